@@ -1,0 +1,3 @@
+export * from './errorCodes.js';
+export * from './errno.js';
+export * from './virtError.js';
