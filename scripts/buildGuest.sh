@@ -113,7 +113,13 @@ install -m 0755 "$src/powerbutton" "$root/etc/acpi/PWRF/00000080"
 echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
 echo "root:x:0:" >"$root/etc/group"
 
-(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -9 >"$out/initrd.img.tmp"
+# The unpacked busybox writes the archive too: the host needs no cpio. Owned by root, inode and
+# device numbers made up, so the same inputs give the same archive.
+(cd "$root" && find . | LC_ALL=C sort | "$bb" cpio -o -H newc -R 0:0 --ignore-devno --renumber-inodes 2>/dev/null) |
+  gzip -9n >"$out/initrd.img.tmp"
+# A failed stage of the pipe above would not stop the script (sh has no pipefail): check it.
+gzip -dc "$out/initrd.img.tmp" | "$bb" cpio -t 2>/dev/null | grep -qx init ||
+  { echo "buildGuest: the initramfs came out broken" >&2; exit 1; }
 cp "$work/kernel/boot/vmlinuz-$kver" "$out/vmlinuz.tmp"
 mv "$out/vmlinuz.tmp" "$out/vmlinuz"
 mv "$out/initrd.img.tmp" "$out/initrd.img"
