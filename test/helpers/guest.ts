@@ -167,6 +167,8 @@ export interface RawGuestOptions {
   extraArgs?: string[];
   /** Descriptors QEMU inherits (fd number in QEMU → ours). */
   fds?: ReadonlyMap<number, number>;
+  /** A file QEMU copies the console output to. */
+  consoleLog?: string;
 }
 
 export interface RawGuest {
@@ -213,7 +215,7 @@ export async function startRawGuest(opts: RawGuestOptions): Promise<RawGuest> {
     '-qmp',
     `unix:${qmpSocket},server=on,wait=off`,
     '-chardev',
-    consoleChardevArg('charserial0', consoleSocket),
+    consoleChardevArg('charserial0', consoleSocket, { logFile: opts.consoleLog }),
     '-serial',
     'chardev:charserial0',
   ];

@@ -6,10 +6,17 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ErrorDomain, ErrorNumber, fromSystemError, virtError } from '../../errors/index.js';
 
-/** The -chardev argument of a console on a unix socket, for QEMU's command line. */
-export function consoleChardevArg(id: string, socketPath: string): string {
+/**
+ * The -chardev value of a console on a unix socket, for QEMU's command line. With logFile,
+ * QEMU also copies everything the guest prints there (libvirt's <log file=… append=…/>), also
+ * while no session is open.
+ */
+export function consoleChardevArg(id: string, socketPath: string, opts: { logFile?: string; logAppend?: boolean } = {}): string {
   // QEMU's option syntax doubles commas inside values.
-  return `socket,id=${id},path=${socketPath.replace(/,/g, ',,')},server=on,wait=off`;
+  const q = (v: string): string => v.replace(/,/g, ',,');
+  let arg = `socket,id=${q(id)},path=${q(socketPath)},server=on,wait=off`;
+  if (opts.logFile) arg += `,logfile=${q(opts.logFile)}${opts.logAppend ? ',logappend=on' : ''}`;
+  return arg;
 }
 
 export class QemuConsole {

@@ -65,6 +65,7 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
   private readonly child: ChildProcess | undefined;
   private pidfd: number | undefined;
   private watching = false;
+  private watchFastUntil = 0;
 
   private constructor(init: {
     pid: number;
@@ -190,9 +191,7 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
    * comes anyway) or after exit.
    */
   noticeHangup(): void {
-    if (this.isChild || this.exitInfo || this.watching || this.pidfd === undefined) return;
-    this.watching = true;
-    void this.watchPidfd();
+    this.watchExit(2000);
   }
 
   /**
@@ -225,10 +224,12 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
   async kill(opts: QemuKillOptions = {}): Promise<QemuExit> {
     if (this.exitInfo) return this.exitInfo;
     this.signal('SIGTERM');
-    this.noticeHangup();
-    if (await this.waitExit(opts.graceMs ?? 10_000)) return this.exitInfo!;
+    const graceMs = opts.graceMs ?? 10_000;
+    this.watchExit(graceMs);
+    if (await this.waitExit(graceMs)) return this.exitInfo!;
     if (opts.graceful) throw systemError(ErrorDomain.QEMU, 16, `Failed to terminate process ${this.pid} with SIGTERM`);
     this.signal('SIGKILL');
+    this.watchExit(KILL_WAIT_MS);
     if (await this.waitExit(KILL_WAIT_MS)) return this.exitInfo!;
     throw systemError(ErrorDomain.QEMU, 16, `Failed to terminate process ${this.pid} with SIGKILL`);
   }
@@ -268,11 +269,26 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
     this.emit('exit', info);
   }
 
-  // One pool thread waits on the pidfd, a second at a time, so the pool is never held for long.
-  private async watchPidfd(): Promise<void> {
+  // Watches the pidfd of a process that is not our child, for an exit expected soon: for
+  // `fastMs` a pool thread waits on it (a quarter second at a time, so the pool is never held
+  // long); after that, should the process linger, a check each second without a thread.
+  private watchExit(fastMs: number): void {
+    if (this.isChild || this.exitInfo || this.pidfd === undefined) return;
+    this.watchFastUntil = Math.max(this.watchFastUntil, Date.now() + fastMs);
+    if (this.watching) return;
+    this.watching = true;
+    void this.watchLoop();
+  }
+
+  private async watchLoop(): Promise<void> {
     while (!this.exitInfo && this.pidfd !== undefined) {
       const fd = this.pidfd;
-      if (await waitReadable(fd, 1000)) {
+      const fastLeft = this.watchFastUntil - Date.now();
+      const readable =
+        fastLeft > 0
+          ? await waitReadable(fd, Math.min(250, fastLeft))
+          : await new Promise<boolean>((resolve) => setTimeout(() => resolve(this.pidfd === fd && isReadable(fd)), 1000));
+      if (readable && this.pidfd === fd) {
         this.markExited({ code: null, signal: null });
         return;
       }

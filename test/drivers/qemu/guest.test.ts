@@ -3,6 +3,7 @@
 // power-off and a guest panic reaching QMP.
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ErrorNumber, VirtError } from '../../../src/errors/index.js';
@@ -20,7 +21,8 @@ describe('the test guest', { skip }, () => {
   test('boots to its readiness line with the NIC and MAC given, and runs commands on the console', async (t) => {
     const mac = '52:54:00:7e:00:01';
     const t0 = performance.now();
-    const g = await startRawGuest({ dir: tmp.path, name: 'g1', nics: [{ mac, netdev: 'user' }] });
+    const consoleLog = join(tmp.path, 'g1,console.log');
+    const g = await startRawGuest({ dir: tmp.path, name: 'g1', nics: [{ mac, netdev: 'user' }], consoleLog });
     try {
       const nics = await g.guest.waitReady(90_000);
       t.diagnostic(`boot to TSVIRT-GUEST-READY: ${Math.round(performance.now() - t0)} ms (TCG)`);
@@ -39,6 +41,8 @@ describe('the test guest', { skip }, () => {
         if (!lease) await new Promise((res) => setTimeout(res, 250));
       }
       assert.equal(lease, '10.0.2.15/24');
+      // The chardev's log file (a comma in its name, doubled on the command line) got it all too.
+      assert.match(readFileSync(consoleLog, 'latin1'), new RegExp(`TSVIRT-GUEST-READY eth0=${mac}`));
     } finally {
       await g.stop();
     }
