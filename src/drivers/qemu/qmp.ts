@@ -93,7 +93,7 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
     const socket = await connectWithRetry(path, deadline, opts);
     let client: QmpClient | undefined;
     try {
-      const greeting = await readGreeting(socket, deadline, opts);
+      const greeting = await readGreeting(socket, path, deadline, opts);
       client = new QmpClient(socket, path, greeting, opts);
       client.listen();
       await client.execute('qmp_capabilities', undefined, { timeoutMs: Math.max(1, deadline - Date.now()) });
@@ -160,6 +160,9 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
     opts: { timeoutMs?: number; filter?: (ev: QmpEvent) => boolean; signal?: AbortSignal } = {},
   ): Promise<QmpEvent> {
     if (this.closeInfo) return Promise.reject(this.deadError(`wait for ${name}`));
+    if (opts.signal?.aborted) {
+      return Promise.reject(virtError(ErrorNumber.OPERATION_ABORTED, ErrorDomain.QEMU, `wait for QEMU event ${name}`));
+    }
     return new Promise((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const done = (): void => {
@@ -387,7 +390,7 @@ function connectOnce(path: string): Promise<net.Socket> {
   });
 }
 
-function readGreeting(socket: net.Socket, deadline: number, opts: QmpConnectOptions): Promise<QmpGreeting> {
+function readGreeting(socket: net.Socket, path: string, deadline: number, opts: QmpConnectOptions): Promise<QmpGreeting> {
   const vm = opts.vmName ? ` (vm='${opts.vmName}')` : '';
   return new Promise((resolve, reject) => {
     let buf = '';
@@ -420,7 +423,7 @@ function readGreeting(socket: net.Socket, deadline: number, opts: QmpConnectOpti
       resolve(msg.QMP);
     };
     const onEnd = (): void =>
-      fail(virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.QEMU, `End of file from qemu monitor (vm='${opts.vmName ?? socket.remoteAddress ?? ''}')`));
+      fail(virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.QEMU, `End of file from qemu monitor (vm='${opts.vmName ?? path}')`));
     const onError = (err: Error): void => fail(fromSystemError(err, ErrorDomain.QEMU, 'Unable to read the QEMU monitor greeting'));
     const timer = setTimeout(
       () => fail(virtError(ErrorNumber.OPERATION_TIMEOUT, ErrorDomain.QEMU, `no QMP greeting from QEMU${vm}`)),
