@@ -42,3 +42,38 @@ export function setns(fd: number, nstype: number): void {
   const rc = libcFunc('int setns(int fd, int nstype)')(fd, nstype) as number;
   if (rc !== 0) throw systemError(ErrorDomain.NONE, lastErrno(), `Unable to enter namespace (fd ${fd})`);
 }
+
+// ---- link-layer multicast lists (SIOCADDMULTI / SIOCDELMULTI) ----
+// Netlink has no request for a device's link-layer multicast list, so libvirt (and `ip maddr`)
+// use these ioctls on an ordinary socket; tsvirt does the same.
+
+export const SIOCADDMULTI = 0x8931;
+export const SIOCDELMULTI = 0x8932;
+const AF_INET = 2;
+const SOCK_DGRAM = 2;
+const SOCK_CLOEXEC = 0o2000000;
+const IFNAMSIZ = 16;
+/** sizeof(struct ifreq) on Linux x86-64/arm64: ifr_name[16] + a 24-byte union. */
+const IFREQ_SIZE = 40;
+
+/**
+ * ioctl(2) `request` with a struct ifreq naming `ifname` whose ifr_hwaddr is {AF_UNSPEC, mac},
+ * on a fresh AF_INET datagram socket (in the calling thread's network namespace).
+ * Returns 0 or the errno of the failure.
+ */
+export function ifreqHwaddrIoctl(request: number, ifname: string, mac: Uint8Array): number {
+  const name = Buffer.from(ifname, 'utf8');
+  if (name.length >= IFNAMSIZ) return 34; // ERANGE, as libvirt's virNetDevSetupControl
+  const ifr = Buffer.alloc(IFREQ_SIZE);
+  name.copy(ifr, 0);
+  ifr.writeUInt16LE(0, IFNAMSIZ); // sa_family = AF_UNSPEC
+  Buffer.from(mac.subarray(0, 6)).copy(ifr, IFNAMSIZ + 2);
+  const fd = libcFunc('int socket(int domain, int type, int protocol)')(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0) as number;
+  if (fd < 0) return lastErrno();
+  try {
+    const rc = libcFunc('int ioctl(int fd, unsigned long request, ...)')(fd, request, 'void *', ifr) as number;
+    return rc < 0 ? lastErrno() : 0;
+  } finally {
+    libcFunc('int close(int fd)')(fd);
+  }
+}
