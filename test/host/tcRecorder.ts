@@ -95,14 +95,16 @@ export function classPackets(dev: string, classId: string): number {
   return m ? Number(m[1]) : -1;
 }
 
-/** Success count of u32 filter `handle` of `dev` ("rule hit N success M"), -1 when absent. */
-export function filterHits(dev: string, handle: string): number {
+/**
+ * Success count of u32 filter `handle` of `dev` ("rule hit N success M"); null when the kernel
+ * keeps no u32 counters (CONFIG_CLS_U32_PERF unset, as on this machine) or the filter is absent.
+ */
+export function filterHits(dev: string, handle: string): number | null {
   const out = tcShow('filter', dev, '-s');
   const blocks = out.split(/\n(?=filter )/);
   const block = blocks.find((b) => b.includes(` fh ${handle} `));
-  if (!block) return -1;
-  const m = /success (\d+)/.exec(block);
-  return m ? Number(m[1]) : -1;
+  const m = block ? /success (\d+)/.exec(block) : null;
+  return m ? Number(m[1]) : null;
 }
 
 /** The u32 filter handles of prio 2 on `dev`, e.g. ['800:', '800::803']. */
