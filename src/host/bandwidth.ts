@@ -229,6 +229,30 @@ export class NetDevBandwidth {
   }
 
   /**
+   * virNetDevBandwidthSetRootQDisc: `tc qdisc add dev D root handle 0: <qdisc>`. Returns false
+   * when tc refused (not an error: the device keeps its default qdisc); throws only when tc
+   * could not be run at all.
+   */
+  async setRootQDisc(dev: string, qdisc: string): Promise<boolean> {
+    const res = await this.tc.run(['qdisc', 'add', 'dev', dev, 'root', 'handle', '0:', qdisc], { allowFailure: true });
+    return res.status === 0;
+  }
+
+  /**
+   * qemuDomainInterfaceSetDefaultQDisc: a privileged driver gives each guest tap/macvtap the
+   * noqueue root qdisc, right after creating it and before setBandwidth (libvirt 9.0 does this
+   * for every ethernet/network/bridge/direct interface; newer libvirt skips interfaces with
+   * bandwidth, which ends in the same state since setBandwidth deletes the root qdisc first).
+   * Failure is only a warning; unprivileged: nothing.
+   */
+  async setDefaultQDisc(dev: string | null | undefined): Promise<boolean> {
+    if (!this.privileged || !dev) return false;
+    const ok = await this.setRootQDisc(dev, 'noqueue');
+    if (!ok) this.tc.warn(`Unable to set the noqueue root qdisc on ${dev}`);
+    return ok;
+  }
+
+  /**
    * virNetDevBandwidthClear: deletes the root and ingress qdiscs (exit status ignored: a device
    * with its default qdisc has nothing to delete). Used at stop and before every set.
    */

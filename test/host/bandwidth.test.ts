@@ -218,6 +218,31 @@ describe('interface bandwidth on a real device', { skip }, () => {
     assertNoShaping('eth0');
   });
 
+  test('default qdisc: noqueue on a guest tap before bandwidth (libvirt 9.0 order); tc refusing is only a warning; unprivileged does nothing', async () => {
+    // What libvirt 9.0 ran for <inbound average='1' peak='2' burst='4'/> on a tap (strace of
+    // virsh qemu:///embed on this machine): noqueue, then setBandwidth, then (sfq refused) clear.
+    assert.equal(await bw.setDefaultQDisc('eth0'), true);
+    assert.match(tcShow('qdisc', 'eth0'), /qdisc noqueue [0-9a-f]+: root/); // handle 0: = kernel picks one
+    await bw.setBandwidth('eth0', { inbound: { average: 1, peak: 2, burst: 4 } }, { swapped: true });
+    assert.deepEqual(
+      rec.lines().slice(0, 6),
+      [
+        'qdisc add dev eth0 root handle 0: noqueue',
+        'qdisc del dev eth0 root',
+        'qdisc del dev eth0 ingress',
+        'qdisc add dev eth0 root handle 1: htb default 1',
+        'class add dev eth0 parent 1: classid 1:1 htb rate 1kbps ceil 2kbps burst 4kb quantum 1',
+        'qdisc add dev eth0 parent 1:1 handle 2: sfq perturb 10',
+      ],
+    );
+    rec.reset();
+    assert.equal(await bw.setDefaultQDisc('tsvnosuch0'), false);
+    assert.equal(warnings.filter((w) => /noqueue/.test(w)).length, 1);
+    const session = new NetDevBandwidth({ tc: new Tc({ runner: rec }), privileged: false });
+    assert.equal(await session.setDefaultQDisc('eth0'), false);
+    assert.deepEqual(rec.lines(), ['qdisc add dev tsvnosuch0 root handle 0: noqueue']);
+  });
+
   test('netdev case 37: network virbr0 start (in 1000/5000/5120, out 128/256/256) → hierarchical 1:1 / 1:2 tree and ingress police', async () => {
     const netBw: Bandwidth = { inbound: { average: 1000, peak: 5000, burst: 5120 }, outbound: { average: 128, peak: 256, burst: 256 } };
     const spec = [
