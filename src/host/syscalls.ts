@@ -49,12 +49,6 @@ export function setns(fd: number, nstype: number): void {
 
 export const SIOCADDMULTI = 0x8931;
 export const SIOCDELMULTI = 0x8932;
-const AF_INET = 2;
-const SOCK_DGRAM = 2;
-const SOCK_CLOEXEC = 0o2000000;
-const IFNAMSIZ = 16;
-/** sizeof(struct ifreq) on Linux x86-64/arm64: ifr_name[16] + a 24-byte union. */
-const IFREQ_SIZE = 40;
 
 /**
  * ioctl(2) `request` with a struct ifreq naming `ifname` whose ifr_hwaddr is {AF_UNSPEC, mac},
@@ -62,13 +56,18 @@ const IFREQ_SIZE = 40;
  * Returns 0 or the errno of the failure.
  */
 export function ifreqHwaddrIoctl(request: number, ifname: string, mac: Uint8Array): number {
+  // struct ifreq (40 bytes on 64-bit Linux): ifr_name[IFNAMSIZ = 16], then the union, whose
+  // ifr_hwaddr is a struct sockaddr {u16 sa_family; u8 sa_data[14]}.
+  const nameSize = 16;
   const name = Buffer.from(ifname, 'utf8');
-  if (name.length >= IFNAMSIZ) return 34; // ERANGE, as libvirt's virNetDevSetupControl
-  const ifr = Buffer.alloc(IFREQ_SIZE);
+  if (name.length >= nameSize) return 34; // ERANGE, as libvirt's virNetDevSetupControl
+  const ifr = Buffer.alloc(40);
   name.copy(ifr, 0);
-  ifr.writeUInt16LE(0, IFNAMSIZ); // sa_family = AF_UNSPEC
-  Buffer.from(mac.subarray(0, 6)).copy(ifr, IFNAMSIZ + 2);
-  const fd = libcFunc('int socket(int domain, int type, int protocol)')(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0) as number;
+  ifr.writeUInt16LE(0, nameSize); // AF_UNSPEC
+  Buffer.from(mac.subarray(0, 6)).copy(ifr, nameSize + 2);
+  const AF_INET = 2;
+  const SOCK_DGRAM_CLOEXEC = 2 | 0o2000000;
+  const fd = libcFunc('int socket(int domain, int type, int protocol)')(AF_INET, SOCK_DGRAM_CLOEXEC, 0) as number;
   if (fd < 0) return lastErrno();
   try {
     const rc = libcFunc('int ioctl(int fd, unsigned long request, ...)')(fd, request, 'void *', ifr) as number;
