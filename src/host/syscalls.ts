@@ -32,17 +32,6 @@ export function lastErrno(): number {
   return lib().koffi.errno();
 }
 
-export const CLONE_NEWNET = 0x40000000;
-
-/**
- * setns(2): moves the calling thread (Node's main thread) into the namespace behind fd. Sockets
- * and child processes created afterwards from JavaScript live in that namespace.
- */
-export function setns(fd: number, nstype: number): void {
-  const rc = libcFunc('int setns(int fd, int nstype)')(fd, nstype) as number;
-  if (rc !== 0) throw systemError(ErrorDomain.NONE, lastErrno(), `Unable to enter namespace (fd ${fd})`);
-}
-
 // ---- link-layer multicast lists (SIOCADDMULTI / SIOCDELMULTI) ----
 // Netlink has no request for a device's link-layer multicast list, so libvirt (and `ip maddr`)
 // use these ioctls on an ordinary socket; tsvirt does the same.
@@ -75,4 +64,15 @@ export function ifreqHwaddrIoctl(request: number, ifname: string, mac: Uint8Arra
   } finally {
     libcFunc('int close(int fd)')(fd);
   }
+}
+
+export const CLONE_NEWNET = 0x40000000;
+
+/**
+ * setns(2): moves the calling thread (Node's main thread) into the namespace behind fd. Sockets
+ * and child processes created afterwards from JavaScript live in that namespace.
+ */
+export function setns(fd: number, nstype: number): void {
+  const rc = libcFunc('int setns(int fd, int nstype)')(fd, nstype) as number;
+  if (rc !== 0) throw systemError(ErrorDomain.NONE, lastErrno(), `Unable to enter namespace (fd ${fd})`);
 }
