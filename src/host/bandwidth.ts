@@ -1,6 +1,9 @@
 // Bandwidth limits (<bandwidth> of interfaces and networks) as tc qdiscs, classes and filters:
 // the host half of spec network-devices §3.1–3.4. The argv lists are libvirt's, word for word,
 // so a host shaped by tsvirt looks exactly like one shaped by libvirt (`tc -d … show` equal).
+// One deliberate difference: on a kernel without sch_sfq or cls_fw (this project's machines)
+// libvirt fails to start the guest or network; tsvirt substitutes pfifo for the sfq leaf and
+// skips the fw filter, with a warning (see addFairQueue, addMarkFilter).
 //
 // Units (§3.1): average/peak/floor are kilobytes per second and go to tc as "<n>kbps" (tc's
 // kbps = 1000 bytes/s); burst is KiB and goes as "<n>kb". Values are whatever the config held
