@@ -32,6 +32,40 @@ export function lastErrno(): number {
   return lib().koffi.errno();
 }
 
+// ---- link-layer multicast lists (SIOCADDMULTI / SIOCDELMULTI) ----
+// Netlink has no request for a device's link-layer multicast list, so libvirt (and `ip maddr`)
+// use these ioctls on an ordinary socket; tsvirt does the same.
+
+export const SIOCADDMULTI = 0x8931;
+export const SIOCDELMULTI = 0x8932;
+
+/**
+ * ioctl(2) `request` with a struct ifreq naming `ifname` whose ifr_hwaddr is {AF_UNSPEC, mac},
+ * on a fresh AF_INET datagram socket (in the calling thread's network namespace).
+ * Returns 0 or the errno of the failure.
+ */
+export function ifreqHwaddrIoctl(request: number, ifname: string, mac: Uint8Array): number {
+  // struct ifreq (40 bytes on 64-bit Linux): ifr_name[IFNAMSIZ = 16], then the union, whose
+  // ifr_hwaddr is a struct sockaddr {u16 sa_family; u8 sa_data[14]}.
+  const nameSize = 16;
+  const name = Buffer.from(ifname, 'utf8');
+  if (name.length >= nameSize) return 34; // ERANGE, as libvirt's virNetDevSetupControl
+  const ifr = Buffer.alloc(40);
+  name.copy(ifr, 0);
+  ifr.writeUInt16LE(0, nameSize); // AF_UNSPEC
+  Buffer.from(mac.subarray(0, 6)).copy(ifr, nameSize + 2);
+  const AF_INET = 2;
+  const SOCK_DGRAM_CLOEXEC = 2 | 0o2000000;
+  const fd = libcFunc('int socket(int domain, int type, int protocol)')(AF_INET, SOCK_DGRAM_CLOEXEC, 0) as number;
+  if (fd < 0) return lastErrno();
+  try {
+    const rc = libcFunc('int ioctl(int fd, unsigned long request, ...)')(fd, request, 'void *', ifr) as number;
+    return rc < 0 ? lastErrno() : 0;
+  } finally {
+    libcFunc('int close(int fd)')(fd);
+  }
+}
+
 export const CLONE_NEWNET = 0x40000000;
 
 /**
