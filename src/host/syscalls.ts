@@ -77,25 +77,23 @@ export function setns(fd: number, nstype: number): void {
   if (rc !== 0) throw systemError(ErrorDomain.NONE, lastErrno(), `Unable to enter namespace (fd ${fd})`);
 }
 
-// koffi struct types are registered by name once per process.
-let structs: { pollfd: unknown; msghdr: unknown } | undefined;
-function structTypes(): { pollfd: unknown; msghdr: unknown } {
-  if (!structs) {
-    const k = lib().koffi;
-    const pollfd = k.struct('tsvirt_pollfd', { fd: 'int', events: 'short', revents: 'short' });
-    k.struct('tsvirt_iovec', { iov_base: 'void *', iov_len: 'size_t' });
-    const msghdr = k.struct('tsvirt_msghdr', {
-      msg_name: 'void *',
-      msg_namelen: 'uint32_t',
-      msg_iov: 'tsvirt_iovec *',
-      msg_iovlen: 'size_t',
-      msg_control: 'void *',
-      msg_controllen: 'size_t',
-      msg_flags: 'int',
-    });
-    structs = { pollfd, msghdr };
-  }
-  return structs;
+// The structs poll(2) and sendmsg(2) take, declared to koffi by name, once per process.
+let structsDeclared = false;
+function declareStructs(): void {
+  if (structsDeclared) return;
+  const k = lib().koffi;
+  k.struct('tsvirt_pollfd', { fd: 'int', events: 'short', revents: 'short' });
+  k.struct('tsvirt_iovec', { iov_base: 'void *', iov_len: 'size_t' });
+  k.struct('tsvirt_msghdr', {
+    msg_name: 'void *',
+    msg_namelen: 'uint32_t',
+    msg_iov: 'tsvirt_iovec *',
+    msg_iovlen: 'size_t',
+    msg_control: 'void *',
+    msg_controllen: 'size_t',
+    msg_flags: 'int',
+  });
+  structsDeclared = true;
 }
 
 const POLLIN = 0x1;
@@ -112,7 +110,7 @@ export function pidfdOpen(pid: number): number {
 
 /** poll(2) on one descriptor for readability, without waiting. */
 export function isReadable(fd: number): boolean {
-  structTypes();
+  declareStructs();
   const pfd = { fd, events: POLLIN, revents: 0 };
   const rc = libcFunc('int poll(_Inout_ tsvirt_pollfd *fds, unsigned long nfds, int timeout)')(pfd, 1, 0) as number;
   return rc > 0;
@@ -124,7 +122,7 @@ export function isReadable(fd: number): boolean {
  * waits, so keep the timeout short.
  */
 export function waitReadable(fd: number, timeoutMs: number): Promise<boolean> {
-  structTypes();
+  declareStructs();
   const poll = libcFunc('int poll(_Inout_ tsvirt_pollfd *fds, unsigned long nfds, int timeout)') as unknown as {
     async(pfd: unknown, n: number, timeout: number, cb: (err: unknown, rc: number) => void): void;
   };
@@ -146,7 +144,7 @@ const MSG_NOSIGNAL = 0x4000;
  * QEMU's `getfd`/`add-fd` receive a descriptor. Returns the bytes of `data` sent.
  */
 export function sendWithFds(sockFd: number, data: Uint8Array, fds: readonly number[]): number {
-  structTypes();
+  declareStructs();
   // struct cmsghdr { size_t cmsg_len; int cmsg_level; int cmsg_type; } then the ints, padded
   // to 8 bytes (CMSG_SPACE).
   const len = 16 + 4 * fds.length;
