@@ -78,7 +78,7 @@ function ioctlInt(fd: number, request: number, arg: number): number {
 }
 
 /** The outcome of a tun ioctl: the interface name and flags, or the errno of the failure. */
-export type TunResult = { errno: 0; name: string; flags: number } | { errno: number; name?: undefined; flags?: undefined };
+export type TunResult = { ok: true; name: string; flags: number } | { ok: false; errno: number };
 
 /**
  * TUNSETIFF: binds the tun fd to interface `name` (created if absent, attached if it exists and
@@ -86,20 +86,20 @@ export type TunResult = { errno: 0; name: string; flags: number } | { errno: num
  */
 export function tunSetIff(fd: number, name: string, flags: number): TunResult {
   const ifr = Buffer.alloc(IFREQ_SIZE);
-  if (Buffer.byteLength(name) >= IFNAMSIZ) return { errno: 34 /* ERANGE */ };
+  if (Buffer.byteLength(name) >= IFNAMSIZ) return { ok: false, errno: 34 /* ERANGE */ };
   ifr.write(name, 0, 'latin1');
   ifr.writeUInt16LE(flags & 0xffff, IFNAMSIZ);
   const errno = ioctlPointer(fd, TUNSETIFF, ifr);
-  if (errno) return { errno };
-  return { errno: 0 as const, ...readIfreq(ifr) };
+  if (errno) return { ok: false, errno };
+  return { ok: true, ...readIfreq(ifr) };
 }
 
 /** TUNGETIFF: the interface name and flags a tun (or macvtap) fd is bound to. */
 export function tunGetIff(fd: number): TunResult {
   const ifr = Buffer.alloc(IFREQ_SIZE);
   const errno = ioctlPointer(fd, TUNGETIFF, ifr);
-  if (errno) return { errno };
-  return { errno: 0 as const, ...readIfreq(ifr) };
+  if (errno) return { ok: false, errno };
+  return { ok: true, ...readIfreq(ifr) };
 }
 
 /** TUNSETPERSIST: whether the interface outlives its last fd. Returns 0 or errno. */
