@@ -37,7 +37,8 @@ export const DEFAULT_TIMEOUT_MS = 5000;
 export interface NetlinkEndpoint {
   send(msg: Uint8Array | Uint8Array[], options?: unknown, callback?: (error?: Error) => void): void;
   address(): { port: number; groups: number };
-  on(event: string, listener: (...args: never[]) => void): unknown;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  on(event: string, listener: (...args: any[]) => void): unknown;
   ref(): void;
   unref(): void;
   close(): void;
