@@ -1,48 +1,18 @@
-// <devices>: one list per device kind, in the order libvirt parses and writes them. Each kind
-// lives in its own module; this file only wires them into the domain.
+// <devices>: wires the per-kind device modules into the domain, in the order libvirt parses and
+// writes them, and runs their defaults and checks.
 import type { XmlElement } from '../xml/xmlTree.js';
-import type { XmlWriter } from '../xml/xmlWriter.js';
-import type { ParseContext } from './parseContext.js';
-import { xmlError } from './parseContext.js';
-import { formatMemballoon, parseMemballoon, type MemballoonDef } from './memballoon.js';
-import { formatPanic, parsePanic, type PanicDef } from './panic.js';
-import { formatWatchdog, parseWatchdog, type WatchdogDef } from './watchdog.js';
+import { ParseContext, unsupported, xmlError } from './parseContext.js';
+import { XmlWriter } from '../xml/xmlWriter.js';
+import type { DeviceFormatEnv, DeviceParseEnv } from './deviceEnv.js';
+import type { DeviceDefs, DeviceKind, DomainDeviceDef, DomainDevices } from './domainDevices.js';
+import { formatMemballoon, parseMemballoon } from './memballoon.js';
+import { formatPanic, parsePanic } from './panic.js';
+import { formatWatchdog, parseWatchdog } from './watchdog.js';
+
+export type { DeviceFormatEnv, DeviceParseEnv } from './deviceEnv.js';
+export type { DeviceDefs, DeviceKind, DomainDeviceDef, DomainDevices } from './domainDevices.js';
 import type { DomainDef } from './domainDef.js';
 import type { DomainDriverDefaults, PostParseOptions } from './driverDefaults.js';
-
-/** Per-kind device definitions, keyed by XML element name. */
-export interface DeviceDefs {
-  watchdog: WatchdogDef;
-  memballoon: MemballoonDef;
-  panic: PanicDef;
-}
-
-export type DeviceKind = keyof DeviceDefs;
-
-/** One device of any kind, as parseDeviceXML returns it. */
-export type DomainDeviceDef = { [K in DeviceKind]: { kind: K; def: DeviceDefs[K] } }[DeviceKind];
-
-export interface DomainDevices {
-  emulator?: string;
-  watchdogs?: WatchdogDef[];
-  memballoon?: MemballoonDef;
-  panics?: PanicDef[];
-}
-
-/** What the domain parser knows while it reads devices. */
-export interface DeviceParseEnv {
-  ctx: ParseContext;
-  /** The driver accepts user aliases ('ua-…'). */
-  userAlias: boolean;
-  /** Host interface name prefixes that count as generated. */
-  netPrefixes: string[];
-}
-
-export interface DeviceFormatEnv {
-  inactive: boolean;
-  secure: boolean;
-  migratable: boolean;
-}
 
 /** How one device kind is read and written. */
 export interface DeviceKindSpec<K extends DeviceKind = DeviceKind> {
@@ -152,3 +122,48 @@ export const domainPostParseDevices: {
   rejectDuplicates?(def: DomainDef): void;
   implicitDevices?(def: DomainDef, driver: DomainDriverDefaults, opts: PostParseOptions): void;
 } = {};
+
+/**
+ * Parses one device document (attach/detach/update-device): the device is read as inactive XML
+ * unless opts.live, then gets the driver's and the generic defaults and checks.
+ */
+export function parseDeviceElement(
+  root: XmlElement,
+  def: DomainDef,
+  opts: { validate?: boolean; live?: boolean; driver?: DomainDriverDefaults },
+): DomainDeviceDef {
+  const s = DEVICE_KINDS.find((k) => k.kind === root.name);
+  if (!s) throw unsupported(`unknown device type '${root.name}'`, { element: root.name });
+  const ctx = new ParseContext({ validate: opts.validate === true, live: opts.live === true });
+  const driver = opts.driver ?? {};
+  const env: DeviceParseEnv = {
+    ctx,
+    userAlias: driver.features?.userAlias === true,
+    netPrefixes: netPrefixesOf(driver),
+    netModelString: driver.features?.netModelString === true,
+  };
+  const dev = { kind: s.kind, def: s.parse(env, root) } as DomainDeviceDef;
+  ctx.checkUnknown(root);
+  const ppOpts = { inactive: !ctx.live };
+  driver.devicePostParse?.(dev, def, ppOpts);
+  DEVICE_POST_PARSE(dev, def, driver);
+  driver.deviceValidate?.(dev, def);
+  validateDevice(dev, def);
+  return dev;
+}
+
+/** Host interface name prefixes every driver treats as generated, plus the driver's own. */
+export function netPrefixesOf(driver: DomainDriverDefaults): string[] {
+  const p = ['vnet', 'macvtap', 'macvlan'];
+  if (driver.netPrefix && !p.includes(driver.netPrefix)) p.push(driver.netPrefix);
+  return p;
+}
+
+/** Writes one device as it appears inside <devices>, without indentation. */
+export function formatDeviceElement(dev: DomainDeviceDef, env: DeviceFormatEnv): string {
+  const s = DEVICE_KINDS.find((k) => k.kind === dev.kind);
+  if (!s) throw unsupported(`unknown device type '${dev.kind}'`);
+  const w = new XmlWriter();
+  s.format(w, dev.def as never, env);
+  return w.toString();
+}

@@ -4,7 +4,7 @@ import { parseXml, type XmlElement } from '../xml/xmlTree.js';
 import { XmlWriter } from '../xml/xmlWriter.js';
 import { formatClock, parseClock } from './clock.js';
 import { formatCpu, parseCpu } from './cpu.js';
-import { formatDevices, parseDevices, type DeviceFormatEnv } from './devices.js';
+import { formatDeviceElement, formatDevices, netPrefixesOf, parseDeviceElement, parseDevices, type DeviceFormatEnv, type DomainDeviceDef } from './devices.js';
 import type { DomainDef } from './domainDef.js';
 import type { DomainDriverDefaults } from './driverDefaults.js';
 import { generateUuid, parseUuidLenient } from './domainUuid.js';
@@ -176,7 +176,7 @@ function readDomain(ctx: ParseContext, root: XmlElement, driver: DomainDriverDef
   if (caps.bootloaderArgs) def.bootloaderArgs = caps.bootloaderArgs;
 
   parseDevices(
-    { ctx, userAlias: driver.features?.userAlias === true, netPrefixes: netPrefixes(driver) },
+    { ctx, userAlias: driver.features?.userAlias === true, netPrefixes: netPrefixesOf(driver), netModelString: driver.features?.netModelString === true },
     devicesEl,
     def,
   );
@@ -190,11 +190,6 @@ function readDomain(ctx: ParseContext, root: XmlElement, driver: DomainDriverDef
   return def;
 }
 
-function netPrefixes(driver: DomainDriverDefaults): string[] {
-  const p = ['vnet', 'macvtap', 'macvlan'];
-  if (driver.netPrefix && !p.includes(driver.netPrefix)) p.push(driver.netPrefix);
-  return p;
-}
 
 const KNOWN_ARCH = new Set([
   'none', 'alpha', 'armv6l', 'armv7l', 'armv7b', 'aarch64', 'cris', 'i686', 'ia64', 'lm32', 'loongarch64',
@@ -260,4 +255,15 @@ export function formatDomainXML(def: DomainDef, opts: DomainFormatOptions = {}):
   if (def.namespaceData !== undefined && driver?.namespace) driver.namespace.format(w, def.namespaceData);
   w.close('domain');
   return w.toString();
+}
+
+/** Parses a device document for attach/detach/update-device against the domain `def`. */
+export function parseDeviceXML(xml: string, def: DomainDef, opts: DomainParseOptions = {}): DomainDeviceDef {
+  const root = parseXml(xml, { url: '(device_definition)', errorDomain: ErrorDomain.DOMAIN });
+  return parseDeviceElement(root, def, opts);
+}
+
+/** Writes one device element as libvirt formats it at top level (no indentation). */
+export function formatDeviceXML(dev: DomainDeviceDef, opts: DomainFormatOptions = {}): string {
+  return formatDeviceElement(dev, { inactive: opts.inactive === true, secure: opts.secure === true, migratable: opts.migratable === true });
 }

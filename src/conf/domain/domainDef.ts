@@ -2,7 +2,7 @@
 import type { XmlElement } from '../xml/xmlTree.js';
 import type { ClockDef } from './clock.js';
 import type { CpuDef } from './cpu.js';
-import type { DomainDevices } from './devices.js';
+import type { DomainDevices } from './domainDevices.js';
 import type { FeaturesDef } from './features.js';
 import type { LifecycleDef } from './lifecycle.js';
 import type { MemoryTuneDef } from './memory.js';

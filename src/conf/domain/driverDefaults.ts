@@ -4,7 +4,7 @@
 import type { XmlElement } from '../xml/xmlTree.js';
 import type { XmlWriter } from '../xml/xmlWriter.js';
 import type { DomainDef } from './domainDef.js';
-import type { DomainDeviceDef } from './devices.js';
+import type { DomainDeviceDef } from './domainDevices.js';
 import type { ParseContext } from './parseContext.js';
 
 /** virDomainDefFeatures: optional parser behaviour a driver opts into. */

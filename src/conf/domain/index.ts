@@ -1,5 +1,5 @@
 // The public surface of the domain XML layer.
-export { parseDomainXML, parseDomainElement, formatDomainXML, VIRT_TYPES } from './domain.js';
+export { parseDomainXML, parseDomainElement, formatDomainXML, parseDeviceXML, formatDeviceXML, VIRT_TYPES } from './domain.js';
 export type { DomainParseOptions, DomainFormatOptions } from './domain.js';
 export type { DomainDef } from './domainDef.js';
 export type { DomainDriverDefaults, DomainParserFeatures, DomainXmlNamespace, PostParseOptions } from './driverDefaults.js';

@@ -1,7 +1,7 @@
 // <memballoon model>: the balloon device that lets the host reclaim guest memory.
 import type { XmlElement } from '../xml/xmlTree.js';
 import type { XmlWriter } from '../xml/xmlWriter.js';
-import type { DeviceFormatEnv, DeviceParseEnv } from './devices.js';
+import type { DeviceFormatEnv, DeviceParseEnv } from './deviceEnv.js';
 import { formatDeviceInfo, parseDeviceInfo, type DeviceInfo } from './deviceInfo.js';
 import { onOff } from './parseContext.js';
 import { parseVirtioOptions, virtioOptionAttrs, type VirtioOptions } from './virtioOptions.js';

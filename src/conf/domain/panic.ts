@@ -1,7 +1,7 @@
 // <panic model/>: a guest panic notifier device.
 import type { XmlElement } from '../xml/xmlTree.js';
 import type { XmlWriter } from '../xml/xmlWriter.js';
-import type { DeviceFormatEnv, DeviceParseEnv } from './devices.js';
+import type { DeviceFormatEnv, DeviceParseEnv } from './deviceEnv.js';
 import { formatDeviceInfo, parseDeviceInfo, type DeviceInfo } from './deviceInfo.js';
 import { unsupported } from './parseContext.js';
 

@@ -1,7 +1,7 @@
 // <watchdog model action/>: an emulated hardware watchdog and what to do when it fires.
 import type { XmlElement } from '../xml/xmlTree.js';
 import type { XmlWriter } from '../xml/xmlWriter.js';
-import type { DeviceFormatEnv, DeviceParseEnv } from './devices.js';
+import type { DeviceFormatEnv, DeviceParseEnv } from './deviceEnv.js';
 import { formatDeviceInfo, parseDeviceInfo, type DeviceInfo } from './deviceInfo.js';
 import { internalError, unsupported } from './parseContext.js';
 
