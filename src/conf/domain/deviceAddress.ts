@@ -4,7 +4,7 @@ import { ErrorDomain, ErrorNumber, virtError } from '../../errors/index.js';
 import type { XmlElement } from '../xml/xmlTree.js';
 import type { XmlWriter } from '../xml/xmlWriter.js';
 import { ParseContext, internalError, onOff, unsupported, xmlError } from './parseContext.js';
-import { strToUIntP } from '../xml/cNumbers.js';
+import { strToUIntP } from '../xmlProps.js';
 
 export const ADDRESS_TYPES = [
   'none', 'pci', 'drive', 'virtio-serial', 'ccid', 'usb', 'spapr-vio', 'virtio-s390', 'ccw', 'virtio-mmio',

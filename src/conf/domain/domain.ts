@@ -7,7 +7,7 @@ import { formatCpu, parseCpu } from './cpu.js';
 import { formatDeviceElement, formatDevices, netPrefixesOf, parseDeviceElement, parseDevices, type DeviceFormatEnv, type DomainDeviceDef } from './devices.js';
 import type { DomainDef } from './domainDef.js';
 import type { DomainDriverDefaults } from './driverDefaults.js';
-import { generateUuid, parseUuidLenient } from './domainUuid.js';
+import { generateUuidString as generateUuid, normalizeUuid as parseUuidLenient } from '../uuid.js';
 import { formatFeatures, parseFeatures } from './features.js';
 import { formatLifecycle, parseLifecycle } from './lifecycle.js';
 import { formatMemory, formatMemoryTune, parseMemory, parseMemtune } from './memory.js';

@@ -3,7 +3,7 @@
 import type { XmlElement } from '../xml/xmlTree.js';
 import type { XmlWriter } from '../xml/xmlWriter.js';
 import { ErrorDomain, ErrorNumber, virtError } from '../../errors/index.js';
-import { strToUIntP } from '../xml/cNumbers.js';
+import { strToUIntP } from '../xmlProps.js';
 import { ParseContext, onOff, unsupported, xmlError } from './parseContext.js';
 import { CPUMASK_LEN, formatCpuSet, parseCpuSet } from './cpuSet.js';
 import { parseMemoryKiB, parseScaledElement } from './units.js';

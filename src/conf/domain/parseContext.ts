@@ -3,10 +3,10 @@
 // anything left unread is reported as unknown; and typed attribute readers with the error codes
 // and messages of libvirt's virXMLProp* helpers.
 import { ErrorDomain, ErrorNumber, VirtError, virtError, type ErrorFault } from '../../errors/index.js';
-import { strToInt, strToUInt, strToUIntP, strToULongLongP } from '../xml/cNumbers.js';
+import { strToInt, strToUInt, strToUIntP, strToULongLongP, type CBase } from '../xmlProps.js';
 import { textOf, type XmlElement } from '../xml/xmlTree.js';
 
-export type NumberBase = 0 | 8 | 10 | 16;
+export type NumberBase = CBase;
 
 export interface PropOptions {
   required?: boolean;

@@ -2,7 +2,7 @@
 // single letter k m g t p e (powers of 1024), the same with "iB" (1024) or "B" (1000), case
 // insensitive, and stores memory in KiB rounded up.
 import { ErrorDomain, ErrorNumber, virtError } from '../../errors/index.js';
-import { strToULongLongP } from '../xml/cNumbers.js';
+import { strToULongLongP } from '../xmlProps.js';
 import type { XmlElement } from '../xml/xmlTree.js';
 import type { ParseContext } from './parseContext.js';
 

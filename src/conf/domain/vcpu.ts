@@ -1,7 +1,7 @@
 // <vcpu>, <numatune> and <resource>: how many vCPUs, where they and the guest memory may run.
 import type { XmlElement } from '../xml/xmlTree.js';
 import type { XmlWriter } from '../xml/xmlWriter.js';
-import { strToUInt } from '../xml/cNumbers.js';
+import { strToUInt } from '../xmlProps.js';
 import { ParseContext, unsupported, xmlError } from './parseContext.js';
 import { CPUMASK_LEN, formatCpuSet, parseCpuSet } from './cpuSet.js';
 
