@@ -16,4 +16,8 @@ export interface DeviceFormatEnv {
   inactive: boolean;
   secure: boolean;
   migratable: boolean;
+  /** Status XML (VIR_DOMAIN_DEF_FORMAT_STATUS): runtime-only data such as <actual> is kept. */
+  status?: boolean;
+  /** Host interface name prefixes that count as generated (left out of inactive XML). */
+  netPrefixes?: string[];
 }

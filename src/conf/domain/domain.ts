@@ -36,6 +36,8 @@ export interface DomainFormatOptions {
   migratable?: boolean;
   /** Live id: <domain type='…' id='N'>. */
   id?: number;
+  /** Status XML (libvirt's VIR_DOMAIN_DEF_FORMAT_STATUS): keep runtime-only data such as <actual>. */
+  status?: boolean;
   /** The driver whose XML namespace data (def.namespaceData) is written back. */
   driver?: DomainDriverDefaults;
 }
@@ -250,7 +252,13 @@ export function formatDomainXML(def: DomainDef, opts: DomainFormatOptions = {}):
   if (def.cpu) formatCpu(w, def.cpu);
   formatClock(w, def.clock);
   formatLifecycle(w, def);
-  const env: DeviceFormatEnv = { inactive, secure: opts.secure === true, migratable: opts.migratable === true };
+  const env: DeviceFormatEnv = {
+    inactive,
+    secure: opts.secure === true,
+    migratable: opts.migratable === true,
+    status: opts.status === true,
+    netPrefixes: netPrefixesOf(driver ?? {}),
+  };
   formatDevices(w, def, env);
   if (def.namespaceData !== undefined && driver?.namespace) driver.namespace.format(w, def.namespaceData);
   w.close('domain');
@@ -265,5 +273,11 @@ export function parseDeviceXML(xml: string, def: DomainDef, opts: DomainParseOpt
 
 /** Writes one device element as libvirt formats it at top level (no indentation). */
 export function formatDeviceXML(dev: DomainDeviceDef, opts: DomainFormatOptions = {}): string {
-  return formatDeviceElement(dev, { inactive: opts.inactive === true, secure: opts.secure === true, migratable: opts.migratable === true });
+  return formatDeviceElement(dev, {
+    inactive: opts.inactive === true,
+    secure: opts.secure === true,
+    migratable: opts.migratable === true,
+    status: opts.status === true,
+    netPrefixes: netPrefixesOf(opts.driver ?? {}),
+  });
 }

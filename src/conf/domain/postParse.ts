@@ -9,6 +9,7 @@ import { unsupported, xmlError } from './parseContext.js';
 import { DEVICE_POST_PARSE, allDevices, deviceBootOrders, domainPostParseDevices } from './devices.js';
 
 export function postParseDomain(def: DomainDef, driver: DomainDriverDefaults, opts: PostParseOptions): void {
+  domainPostParseDevices.afterParse?.(def);
   driver.domainPostParseBasic?.(def, opts);
   domainPostParseDevices.assignControllerIndexes?.(def);
   driver.domainPostParse?.(def, opts);
