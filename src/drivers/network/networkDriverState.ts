@@ -17,7 +17,7 @@
 // Every write is atomic. A process that opens these directories again (a restarted daemon)
 // reads the status files and keeps the running networks as they are.
 import { existsSync, promises as fs } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ErrorDomain, ErrorNumber, VirtError, fromSystemError, virtError } from '../../errors/index.js';
 import { macAddrEqual, normalizeMacAddr, parseMacAddr } from '../../conf/macAddr.js';
 import type { NetDevBandwidth } from '../../conf/netdevBandwidth.js';
@@ -233,11 +233,31 @@ export class NetworkDriverState {
         throw fromSystemError(err, NET, `cannot create directory ${d}`, { object: d });
       }
     }
+    await this.checkDnsmasqDirReachable();
     await this.loadStatus();
     await this.loadConfigs();
     for (const obj of [...this.nets.values()]) if (obj.active) await this.updateState(obj);
     await this.host.forwarding.load([...this.nets.values()].filter((o) => o.active).map((o) => o.def.name));
     if (this.options.autostart !== false) await this.autostartAll();
+  }
+
+  /**
+   * dnsmasq drops to an unprivileged user before it reads its hosts files (and on every reload),
+   * so every directory above them must be searchable by others; warn once when it is not.
+   */
+  private async checkDnsmasqDirReachable(): Promise<void> {
+    if (!this.privileged) return;
+    for (let d = this.dnsmasqDir; ; d = dirname(d)) {
+      try {
+        if (((await fs.stat(d)).mode & 0o001) === 0) {
+          this.host.warn(`'${d}' is not searchable by others: dnsmasq (running unprivileged) cannot read the DHCP host and DNS host files of networks`);
+          return;
+        }
+      } catch {
+        return;
+      }
+      if (dirname(d) === d) return;
+    }
   }
 
   private async readDir(dir: string): Promise<string[]> {

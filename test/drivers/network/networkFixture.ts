@@ -2,7 +2,7 @@
 // directories, a recording command runner (every nft/dnsmasq argv, still run for real), a
 // recording tc runner, and small host probes (links, addresses, nft tables, sysctls).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NetDevBandwidth } from '../../../src/host/bandwidth.js';
@@ -56,6 +56,9 @@ export interface Fixture {
 export async function setUp(name: string): Promise<Fixture> {
   const ns = enterTestNetns(`${TAG}-${name}`);
   const dir = mkdtempSync(join(tmpdir(), `tsvirt-${TAG}-${process.pid}-`));
+  // dnsmasq reads its hosts files after dropping to an unprivileged user: the directories on
+  // the way must be searchable by others (as /run is).
+  chmodSync(dir, 0o711);
   const runner = new RecordingRunner();
   const tc = new RecordingTc();
   const warnings: string[] = [];
