@@ -400,11 +400,11 @@ export function parseDnsmasqLeases(text: string): DnsmasqLease[] {
   let v6 = false;
   for (const raw of text.split('\n')) {
     const f = raw.trim().split(/\s+/);
-    if (f.length < 3 || f[0] === '') continue;
     if (f[0] === 'duid') {
       v6 = true;
       continue;
     }
+    if (f.length < 3) continue;
     const expiry = Number(f[0]);
     if (!Number.isFinite(expiry)) continue;
     const none = (s: string | undefined) => (s === undefined || s === '*' ? null : s);
