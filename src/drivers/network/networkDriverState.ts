@@ -363,6 +363,7 @@ export class NetworkDriverState {
       this.host.warn(`network '${obj.def.name}' is no longer running on the host (its bridge is gone)`);
       await stopNetworkHost(this.host, obj.def, obj.host, this.dnsmasqPaths(obj.def.name));
       await this.markStopped(obj);
+      if (!obj.persistent) await this.removeInactive(obj);
       return;
     }
     const dir = this.portDir(obj.def.name);
