@@ -3,10 +3,11 @@
 // vanished meanwhile is no longer active, and a dnsmasq that died is started again.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { NetworkDriver } from '../../../src/drivers/network/networkDriver.js';
+import { NetworkDriverState } from '../../../src/drivers/network/networkDriverState.js';
 import { skipUnless } from '../../helpers/system.js';
 import { type Fixture, linkNames, nftTables, processAlive, setUp, sysctl, tcShow } from './networkFixture.js';
 
@@ -80,6 +81,43 @@ describe('daemon restart', { skip }, () => {
     assert.ok(!nftTables().some((t) => t.includes('tsvirt')));
     assert.equal(sysctl('net/ipv4/ip_forward'), '0');
     assert.ok(!existsSync(join(fx.runDir, 'network/tsvrs.xml')));
+  });
+
+  test('a port whose file was lost is taken back as it is (reclaim)', async () => {
+    const s1 = await fx.newState();
+    const ref = await new NetworkDriver(s1).networkCreateXML(XML, 0);
+    const p = await s1.allocatePort('tsvrs', { ...DOM, mac: '52:54:00:00:01:09', bandwidth: { inbound: { floor: 100n } } });
+    rmSync(join(fx.runDir, `network/tsvrs/ports/${p.uuid}.xml`));
+    const s2 = await fx.newState();
+    await assert.rejects(Promise.resolve().then(() => s2.lookupPort('tsvrs', p.uuid)), { code: 107 });
+    assert.deepEqual(await s2.reclaimPort(p), p);
+    assert.deepEqual(s2.lookupPort('tsvrs', p.uuid), p);
+    assert.ok(existsSync(join(fx.runDir, `network/tsvrs/ports/${p.uuid}.xml`)));
+    assert.match(await new NetworkDriver(s2).networkGetXMLDesc(ref, 0), /<network connections='1'>/);
+    // Reclaiming a port that is known returns it unchanged; its class id stays taken.
+    assert.deepEqual(await s2.reclaimPort(p), p);
+    const q = await s2.allocatePort('tsvrs', { ...DOM, mac: '52:54:00:00:01:0a', bandwidth: { inbound: { floor: 100n } } });
+    assert.equal(q.classID, 4);
+    await s2.releasePort('tsvrs', p.uuid);
+    assert.doesNotMatch(tcShow('tsvbr-rs', 'class'), /1:3 /);
+    await new NetworkDriver(s2).networkDestroy(ref);
+  });
+
+  test('one state per directory pair in a process', async () => {
+    const opts = { configDir: join(fx.dir, 'etc'), runDir: join(fx.dir, 'run'), privileged: true, autostart: false, warn: () => undefined };
+    const a = await NetworkDriverState.open(opts);
+    const b = await NetworkDriverState.open(opts);
+    assert.equal(a, b);
+    const c = await NetworkDriverState.open({ ...opts, runDir: join(fx.dir, 'run2') });
+    assert.notEqual(a, c);
+    a.release();
+    assert.equal(await NetworkDriverState.open(opts), a, 'still referenced once');
+    a.release();
+    a.release();
+    const d = await NetworkDriverState.open(opts);
+    assert.notEqual(d, a, 'all references gone: a new state');
+    d.release();
+    c.release();
   });
 
   test('a dnsmasq that died is started again', async () => {
