@@ -215,9 +215,12 @@ test('driver defaults: the test driver adds nothing, the network driver names th
   assert.match(def.mac ?? '', /^52:54:00(:[0-9a-f]{2}){3}$/);
   assert.match(formatNetworkXML(def), /<bridge name='virbr3' stp='on' delay='0'\/>\n {2}<mac address='52:54:00/);
 
-  const templ = parseNetworkXML("<network><name>t</name><bridge name='tsv%dbr'/></network>");
-  networkDriverNetworkDefaults.postParse(templ, { bridgeInUse: (n) => n === 'tsv0br' });
-  assert.equal(templ.bridge?.name, 'tsv1br');
+  const templ = parseNetworkXML("<network><name>t</name><bridge name='tsv%dbr'/></network>", {
+    driver: networkDriverNetworkDefaults,
+    defineContext: { bridgeInUse: (n) => n === 'tsv0br' },
+  });
+  assert.equal(templ.bridge?.name, 'tsv1br', 'parse applies the driver hook when given');
+  assert.ok(templ.mac);
 
   const clash = parseNetworkXML("<network><name>c</name><bridge name='virbr0'/></network>");
   assert.throws(

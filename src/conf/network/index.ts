@@ -8,6 +8,7 @@ import type { NetworkDef, NetworkStatus, NetworkTaint } from './networkDef.js';
 import { writeNetworkElement, writeNetworkStatus } from './networkFormat.js';
 import { parseNetworkElement } from './networkParse.js';
 import { validateNetworkSchema } from './networkSchema.js';
+import type { NetworkDefineContext, NetworkDriverDefaults } from './networkDriverDefaults.js';
 
 export * from './networkDef.js';
 export { DNSMASQ_NAMESPACE, parseDhcpHost, sanitizeMetadata } from './networkParse.js';
@@ -25,6 +26,13 @@ export interface ParseNetworkXMLOptions {
   status?: boolean;
   /** Read <dnsmasq:options> (the network driver registers that namespace; the test driver does not). */
   dnsmasqNamespace?: boolean;
+  /**
+   * The defining driver's rules, applied after parsing a definition (not a status file): its
+   * namespace, defaults and refusals (testDriverNetworkDefaults, networkDriverNetworkDefaults).
+   */
+  driver?: NetworkDriverDefaults;
+  /** Host facts the driver's rules need (bridge names in use, existing devices). */
+  defineContext?: NetworkDefineContext;
 }
 
 export interface FormatNetworkXMLOptions {
@@ -117,10 +125,12 @@ export function parseNetworkXML(xml: string, opts: ParseNetworkXMLOptions = {}):
     throw virtError(ErrorNumber.XML_ERROR, ErrorDomain.XML, `expecting root element of 'network', not '${root.name}'`, { element: root.name });
   }
   if (opts.validate) validateNetworkSchema(net);
-  const def = parseNetworkElement(net, { dnsmasqNamespace: opts.dnsmasqNamespace });
+  const def = parseNetworkElement(net, { dnsmasqNamespace: opts.dnsmasqNamespace ?? opts.driver?.dnsmasqNamespace });
   if (opts.status) {
     parseConnections(net, def);
     def.status = status ?? initialNetworkStatus();
+  } else if (opts.driver) {
+    opts.driver.postParse(def, opts.defineContext ?? { bridgeInUse: () => false });
   }
   return def;
 }
