@@ -15,6 +15,10 @@ export { DNSMASQ_NAMESPACE, parseDhcpHost, sanitizeMetadata } from './networkPar
 export { formatBitmap } from './networkFormat.js';
 export { NETWORK_RNG, validateNetworkSchema } from './networkSchema.js';
 export * from './networkDriverDefaults.js';
+export * from './socketAddr.js';
+export * from './pciAddress.js';
+export { writeNetworkElement, writeNetworkStatus } from './networkFormat.js';
+export { parseNetworkElement } from './networkParse.js';
 
 export interface ParseNetworkXMLOptions {
   /** VIR_NETWORK_DEFINE_VALIDATE / VIR_NETWORK_CREATE_VALIDATE: check against network.rng first. */
