@@ -32,6 +32,22 @@ export class SysfsRoot {
     }
   }
 
+  /** The first `max` bytes of a (binary) attribute, or null. */
+  async readBytes(rel: string, max: number): Promise<Buffer | null> {
+    try {
+      const fh = await fs.open(this.path(rel), constants.O_RDONLY);
+      try {
+        const buf = Buffer.alloc(max);
+        const { bytesRead } = await fh.read(buf, 0, max, 0);
+        return buf.subarray(0, bytesRead);
+      } finally {
+        await fh.close();
+      }
+    } catch {
+      return null;
+    }
+  }
+
   async exists(rel: string): Promise<boolean> {
     try {
       await fs.stat(this.path(rel));
