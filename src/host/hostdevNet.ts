@@ -3,12 +3,12 @@
 // VF's state (PF-online check first), detaches the VF to vfio-pci, then sets admin MAC and VLAN;
 // a failure at any step undoes the steps before it, state file included. Stop restores what was
 // saved and gives the VF back to its host driver.
+import { promises as fs } from 'node:fs';
 import { ErrorDomain, ErrorNumber, VirtError, fromSystemError, systemError, virtError } from '../errors/index.js';
 import { normalizeMac } from './macAddress.js';
 import type { NetHost } from './netHost.js';
 import { readNetConfig, restoreSavedNetConfig, saveNetConfig, setNetConfig, type VlanConfig } from './netConfigState.js';
 import { detachPciDevice, isVfPciDir, pciDeviceDir, pciDriverName, pciHeaderType, reattachPciDevice, vfInfo } from './pciSysfs.js';
-import { promises as fs } from 'node:fs';
 
 export interface HostdevInterfaceOptions {
   /** PCI address of the VF, `<source><address>` as "0000:02:10.1". */

@@ -1,7 +1,7 @@
 // The sysfs tree as a host-access object: every read, link resolution and attribute write goes
 // through one root directory (/sys on a host, a temporary tree in tests), with paths relative
 // to it. Kernel attribute writes (driver bind/unbind, driver_override) are the only writes.
-import { constants, promises as fs } from 'node:fs';
+import { constants, promises as fs, realpathSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { ErrorDomain, fromSystemError } from '../errors/index.js';
 
@@ -9,7 +9,12 @@ export class SysfsRoot {
   readonly root: string;
 
   constructor(root = '/sys') {
-    this.root = resolve(root);
+    // canonical, so paths resolved through symlinks compare with it
+    try {
+      this.root = realpathSync(root);
+    } catch {
+      this.root = resolve(root);
+    }
   }
 
   /** Absolute path of `rel`. */

@@ -5,7 +5,7 @@ import { VirtError } from '../../src/errors/index.js';
 import { createBridge, createVeth, deleteLink, getLink, setLinkMtu } from '../../src/host/link.js';
 import { netHost, type NetHost } from '../../src/host/netHost.js';
 import { RtNetlink } from '../../src/host/netlink.js';
-import { IFF_MULTI_QUEUE, IFF_NO_PI, IFF_TAP, IFF_VNET_HDR, tunGetIff } from '../../src/host/syscalls.js';
+import { IFF_MULTI_QUEUE, IFF_NO_PI, IFF_TAP, IFF_VNET_HDR, tunGetIff, tunSetPersist } from '../../src/host/syscalls.js';
 import { closeTapFds, createTap, deleteTap, hostSideMac, openUnmanagedTap } from '../../src/host/tap.js';
 import { enterTestNetns, type TestNetns } from '../helpers/netns.js';
 import { projectRoot, skipUnless, testUser } from '../helpers/system.js';
@@ -175,6 +175,15 @@ describe('taps against the real kernel (test netns)', { skip: skipUnless({ root:
     child.stdin!.end('\n');
     await new Promise((r) => child.once('exit', r));
     assert.equal(await getLink(host.netlink, 'hntapfd'), null, 'gone with the child');
+  });
+
+  test('TUNSETPERSIST keeps a tap after its last fd closes; deleteTap removes it', async () => {
+    const tap = await createTap(host, { name: 'hntapp' });
+    assert.equal(tunSetPersist(tap.fds[0]!, true), 0);
+    closeTapFds(tap);
+    assert.ok(await getLink(host.netlink, 'hntapp'), 'persistent');
+    await deleteTap(host, 'hntapp');
+    assert.equal(await getLink(host.netlink, 'hntapp'), null);
   });
 
   test('deleteTap removes a tap still present at stop and leaves other devices alone', async () => {
