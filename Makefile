@@ -7,7 +7,7 @@ NODE ?= node
 DEBS_RUN  := iproute2 qemu-system-x86 qemu-utils dnsmasq-base nftables
 DEBS_TEST := libvirt-daemon-system libvirt-clients python3-libvirt
 
-.PHONY: all deps build lint test demo clean
+.PHONY: all deps build lint guest test demo clean
 
 all: build
 
@@ -31,10 +31,15 @@ build: node_modules/.package-lock.json
 lint: node_modules/.package-lock.json
 	npx depcruise --config .dependency-cruiser.cjs src
 
-test: deps .stamp-debs-test build lint
+# The test guest (build/guest/vmlinuz, initrd.img) from Debian packages; the script does
+# nothing when its outputs are newer than it and scripts/guest/.
+guest:
+	./scripts/buildGuest.sh
+
+test: deps .stamp-debs-test build lint guest
 	npm test
 
-demo: deps build
+demo: deps build guest
 	$(NODE) --enable-source-maps dist/src/cli/demo.js
 
 clean:
