@@ -136,9 +136,18 @@ type DeviceSlots = Record<string, unknown[] | unknown | undefined>;
 export function parseDevices(env: DeviceParseEnv, devicesEl: XmlElement | undefined, def: { devices: DomainDevices }): void {
   if (!devicesEl) return;
   const slots = def.devices as unknown as DeviceSlots;
+  // one pass over <devices>, grouping the children by element name
+  const byName = new Map<string, XmlElement[]>();
+  for (const el of devicesEl.children) {
+    if (typeof el !== 'object' || !('name' in el)) continue;
+    const list = byName.get(el.name);
+    if (list) list.push(el);
+    else byName.set(el.name, [el]);
+  }
   for (const s of DEVICE_KINDS) {
-    const els = env.ctx.children(devicesEl, s.kind);
-    if (!els.length) continue;
+    const els = byName.get(s.kind);
+    if (!els) continue;
+    for (const el of els) env.ctx.use(el);
     if (s.single && s.list === 'memballoon') {
       if (els.length > 1) throw xmlError(s.single, { element: s.kind });
       slots[s.list] = s.parse(env, els[0]!);
