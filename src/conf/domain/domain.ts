@@ -133,6 +133,11 @@ function readDomain(ctx: ParseContext, root: XmlElement, driver: DomainDriverDef
   const cputune = parseCputune(ctx, root, vcpu.count, iothreads);
   const cpuEl = ctx.child(root, 'cpu');
   const cpu = cpuEl ? parseCpu(ctx, cpuEl) : undefined;
+  if (cpu?.numa) {
+    const cpus = cpu.numa.flatMap((c) => c.cpus ?? []);
+    if (cpus.length > vcpu.count) throw internalError('Number of CPUs in <numa> exceeds the <vcpu> count');
+    if (cpus.some((c) => c >= vcpu.count)) throw internalError('CPU IDs in <numa> exceed the <vcpu> count');
+  }
   const numatune = parseNumatune(ctx, root, vcpu.placement === 'static');
   const pinned = !!cputune && (cputune.vcpupin.length > 0 || !!cputune.emulatorpin || cputune.iothreadpin.length > 0);
   if (numatune?.memory?.placement === 'auto' && !vcpu.cpuset && !pinned) vcpu.placement = 'auto';
