@@ -1,7 +1,7 @@
 // Every shell command, in virsh's groups and order. A command is one module in ./commands/
 // exporting `command: CommandDef`; adding one is one line here. Modules load when first used, so
 // `tsvirt uri` does not load the code of fifty other commands.
-import type { CommandDef } from './commandDef.js';
+import type { CommandDef, CommandRegistry } from './shell.js';
 
 export interface CommandEntry {
   name: string;
@@ -104,3 +104,5 @@ export async function loadCommand(name: string): Promise<CommandDef | undefined>
 export function allCommandNames(): string[] {
   return commandGroups.flatMap((g) => g.commands.map((e) => e.name));
 }
+
+export const registry: CommandRegistry = { groups: commandGroups, load: loadCommand };

@@ -1,5 +1,6 @@
 // tsvirt: the virsh-compatible shell. `tsvirt [options] [<command_string>]` or
 // `tsvirt [options] <command> [args...]`; with no command, an interactive shell.
+import { registry } from './commandTable.js';
 import { Shell, type ShellIO } from './shell.js';
 
 const USAGE = `
@@ -126,7 +127,7 @@ function parseGlobal(argv: string[], io: ShellIO): GlobalOptions | number {
 export async function main(argv: string[], io: ShellIO = defaultIO()): Promise<number> {
   const g = parseGlobal(argv, io);
   if (typeof g === 'number') return g;
-  const sh = new Shell({ uri: g.uri, readonly: g.readonly, quiet: g.quiet, io });
+  const sh = new Shell({ uri: g.uri, readonly: g.readonly, quiet: g.quiet, io, registry });
   if (g.rest.length === 0) {
     const { interactive } = await import('./interactive.js');
     return interactive(sh);

@@ -3,8 +3,6 @@
 // the blank line virsh prints after each command (not in quiet mode).
 import { VirtError } from '../errors/index.js';
 import { open, type Connection } from '../api/index.js';
-import { ParsedCommand, type CommandDef, type OptDef } from './commandDef.js';
-import { loadCommand } from './commandTable.js';
 import { TokenizeError, tokenize } from './tokenizer.js';
 
 export interface ShellIO {
@@ -18,6 +16,77 @@ export interface ShellOptions {
   readonly?: boolean;
   quiet?: boolean;
   io: ShellIO;
+  registry: CommandRegistry;
+}
+
+/**
+ * virsh's option types. `data` is a required positional string (`dominfo <domain>`); `string`
+ * and `int` take a value and, unless `reqOpt`, may also be given positionally, in order; `bool`
+ * takes none; `argv` swallows every remaining positional.
+ */
+export type OptType = 'bool' | 'string' | 'int' | 'data' | 'argv';
+
+export interface OptDef {
+  name: string;
+  type: OptType;
+  help: string;
+  required?: boolean;
+  /** Only as `--name value`, never positionally (virsh's VSH_OFLAG_REQ_OPT). */
+  reqOpt?: boolean;
+}
+
+export interface CommandDef {
+  name: string;
+  /** One line, as `help` lists it. */
+  help: string;
+  /** DESCRIPTION section of `help NAME` (lines). */
+  desc?: string;
+  opts: OptDef[];
+  /** Runs without a connection (help, quit, connect, …). */
+  noConnect?: boolean;
+  /** false = failed (an error was reported). */
+  run(sh: Shell, cmd: ParsedCommand): Promise<boolean>;
+}
+
+/** A parsed invocation: which options were given and their values. */
+export class ParsedCommand {
+  readonly def: CommandDef;
+  private readonly values = new Map<string, string[]>();
+
+  constructor(def: CommandDef) {
+    this.def = def;
+  }
+
+  set(name: string, value: string): void {
+    const v = this.values.get(name);
+    if (v) v.push(value);
+    else this.values.set(name, [value]);
+  }
+
+  has(name: string): boolean {
+    return this.values.has(name);
+  }
+
+  /** The value of a string option, or undefined when absent. */
+  get(name: string): string | undefined {
+    return this.values.get(name)?.[0];
+  }
+
+  /** Every value an argv option collected. */
+  all(name: string): string[] {
+    return this.values.get(name) ?? [];
+  }
+
+  /** Options given, in definition order. */
+  given(): string[] {
+    return this.def.opts.map((o) => o.name).filter((n) => this.values.has(n));
+  }
+}
+
+/** The commands a shell knows, in groups (commandTable.ts); handed in so the shell imports none. */
+export interface CommandRegistry {
+  groups: { title: string; keyword: string; commands: { name: string; load(): Promise<{ command: CommandDef }> }[] }[];
+  load(name: string): Promise<CommandDef | undefined>;
 }
 
 class ParseError extends Error {}
@@ -27,6 +96,7 @@ export class Shell {
   readonly: boolean;
   quiet: boolean;
   readonly io: ShellIO;
+  readonly registry: CommandRegistry;
   interactive = false;
   #conn: Connection | null = null;
   /** The libvirt error a failed command leaves for the final `error:` line (virsh's last_error). */
@@ -39,6 +109,7 @@ export class Shell {
     this.readonly = opts.readonly ?? false;
     this.quiet = opts.quiet ?? false;
     this.io = opts.io;
+    this.registry = opts.registry;
   }
 
   // ---- output (vshPrint, vshPrintExtra, vshError) ----
@@ -145,7 +216,7 @@ export class Shell {
 
   async #parseOne(tokens: string[]): Promise<ParsedCommand> {
     const name = tokens[0]!;
-    const def = await loadCommand(name);
+    const def = await this.registry.load(name);
     if (!def) throw new ParseError(`unknown command: '${name}'`);
     const cmd = new ParsedCommand(def);
     const isHelp = def.name === 'help';
@@ -192,7 +263,7 @@ export class Shell {
       cmd.set(opt.name, value);
     }
     if (helpSeen) {
-      const help = (await loadCommand('help'))!;
+      const help = (await this.registry.load('help'))!;
       const h = new ParsedCommand(help);
       h.set('command', def.name);
       return h;
@@ -292,4 +363,3 @@ function positional(o: OptDef): boolean {
   return o.type !== 'bool' && !o.reqOpt;
 }
 
-export type { CommandDef };

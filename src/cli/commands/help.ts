@@ -1,6 +1,5 @@
 import type { CommandDef, OptDef } from '../commandDef.js';
-import { commandGroups, loadCommand } from '../commandTable.js';
-import type { Shell } from '../shell.js';
+import type { CommandRegistry, Shell } from '../shell.js';
 
 function synopsisPart(o: OptDef): string {
   switch (o.type) {
@@ -44,7 +43,7 @@ export function commandHelp(def: CommandDef): string {
   return `${s}\n`;
 }
 
-async function groupHelp(g: (typeof commandGroups)[number]): Promise<string> {
+async function groupHelp(g: CommandRegistry['groups'][number]): Promise<string> {
   let s = ` ${g.title} (help keyword '${g.keyword}'):\n`;
   for (const e of g.commands) {
     const def = (await e.load()).command;
@@ -69,16 +68,16 @@ export const command: CommandDef = {
     const name = sh.optString(cmd, 'command');
     if (name === undefined) {
       let s = 'Grouped commands:\n\n';
-      for (const g of commandGroups) s += await groupHelp(g);
+      for (const g of sh.registry.groups) s += await groupHelp(g);
       sh.print(s);
       return true;
     }
-    const group = commandGroups.find((g) => g.keyword === name);
+    const group = sh.registry.groups.find((g) => g.keyword === name);
     if (group) {
       sh.print(await groupHelp(group));
       return true;
     }
-    const def = await loadCommand(name);
+    const def = await sh.registry.load(name);
     if (!def) return sh.fail(`command or command group '${name}' doesn't exist`);
     sh.print(commandHelp(def));
     return true;
