@@ -239,9 +239,8 @@ export class Connection {
 
   async domainLookupByID(id: number): Promise<Domain> {
     if (!Number.isInteger(id) || id < 0) {
-      throw virtError(ErrorNumber.INVALID_ARG, ErrorDomain.DOMAIN, `id in virDomainLookupByID must be positive`, {
-        value: String(id),
-      });
+      const message = 'id in virDomainLookupByID must be zero or greater';
+      throw new VirtError({ code: ErrorNumber.INVALID_ARG, domain: ErrorDomain.DOMAIN, message, str1: message });
     }
     return new Domain(this, await this.drv('virDomainLookupByID').domainLookupByID(id));
   }

@@ -37,10 +37,17 @@ export async function lookupNetwork(sh: Shell, cmd: ParsedCommand, opt = 'networ
   if (n === undefined) return null;
   const conn = sh.conn;
   let net: Network | undefined;
-  if (n.length === 36) net = await conn.networkLookupByUUIDString(n).catch(() => undefined);
-  if (!net) net = await conn.networkLookupByName(n).catch(() => undefined);
+  let err: unknown;
+  const attempt = (p: Promise<Network>): Promise<Network | undefined> =>
+    p.catch((e: unknown) => {
+      err = e;
+      return undefined;
+    });
+  if (n.length === 36) net = await attempt(conn.networkLookupByUUIDString(n));
+  if (!net) net = await attempt(conn.networkLookupByName(n));
   if (!net) {
-    sh.error(`failed to get network '${n}'`);
+    // Unlike domains, virsh keeps libvirt's lookup error for networks and prints it after.
+    sh.fail(`failed to get network '${n}'`, err);
     return null;
   }
   return { net, name: n };

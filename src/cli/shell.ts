@@ -354,8 +354,15 @@ export class Shell {
 
 /** An option error a handler raises; reported as `error: <message>` and the command fails. */
 export class OptionError extends VirtError {
+  readonly optionError = true;
+
   constructor(message: string) {
     super({ code: 8, domain: 0, message });
+  }
+
+  // VirtError's instanceof accepts every VirtError (a brand check); this one must not.
+  static override [Symbol.hasInstance](obj: unknown): boolean {
+    return typeof obj === 'object' && obj !== null && (obj as { optionError?: unknown }).optionError === true;
   }
 }
 

@@ -4,7 +4,7 @@
 import type { Domain } from '../../api/index.js';
 import type { CommandDef, OptDef, ParsedCommand } from '../commandDef.js';
 import { lookupDomain } from '../lookup.js';
-import type { Shell } from '../shell.js';
+import { OptionError, type Shell } from '../shell.js';
 
 export const domainOpt: OptDef = { name: 'domain', type: 'data', required: true, help: 'domain name, id or uuid' };
 
@@ -35,6 +35,8 @@ export function domainAction(spec: {
       try {
         await spec.act(sh, dom, cmd);
       } catch (e) {
+        // A bad option value is reported alone, before anything was asked of libvirt.
+        if (e instanceof OptionError) throw e;
         return sh.fail(`Failed to ${spec.verb} domain '${name}'`, e);
       }
       sh.printExtra(`Domain '${name}' ${spec.done}\n`);

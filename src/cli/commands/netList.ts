@@ -20,8 +20,9 @@ export const command: CommandDef = {
     b('table', 'list table (default)'),
   ],
   async run(sh, cmd) {
-    sh.exclusive(cmd, 'table', 'name');
-    sh.exclusive(cmd, 'table', 'uuid');
+    if (['table', 'name', 'uuid'].filter((o) => cmd.has(o)).length > 1) {
+      return sh.fail('Only one argument from --table, --name and --uuid may be specified.');
+    }
     const optUUID = sh.bool(cmd, 'uuid');
     const optName = sh.bool(cmd, 'name');
     let flags: number = F.ACTIVE;
@@ -50,8 +51,7 @@ export const command: CommandDef = {
       return true;
     }
     for (const n of nets) {
-      if (optUUID && optName) sh.print(`${n.getUUIDString()} ${n.getName()}\n`);
-      else if (optUUID) sh.print(`${n.getUUIDString()}\n`);
+      if (optUUID) sh.print(`${n.getUUIDString()}\n`);
       else sh.print(`${n.getName()}\n`);
     }
     return true;
