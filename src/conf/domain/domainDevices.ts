@@ -1,0 +1,45 @@
+// The device lists of a domain and the one-device union, by kind.
+import type { ChrDef } from './chardev.js';
+import type { ControllerDef } from './controller.js';
+import type { DiskDef } from './disk.js';
+import type { HostdevDef } from './hostdev.js';
+import type { InterfaceDef } from './interface.js';
+import type { MemballoonDef } from './memballoon.js';
+import type { PanicDef } from './panic.js';
+import type { WatchdogDef } from './watchdog.js';
+
+/** Per-kind device definitions, keyed by XML element name. */
+export interface DeviceDefs {
+  disk: DiskDef;
+  controller: ControllerDef;
+  interface: InterfaceDef;
+  serial: ChrDef;
+  parallel: ChrDef;
+  console: ChrDef;
+  channel: ChrDef;
+  hostdev: HostdevDef;
+  watchdog: WatchdogDef;
+  memballoon: MemballoonDef;
+  panic: PanicDef;
+}
+
+export type DeviceKind = keyof DeviceDefs;
+
+/** One device of any kind, as parseDeviceXML returns it. */
+export type DomainDeviceDef = { [K in DeviceKind]: { kind: K; def: DeviceDefs[K] } }[DeviceKind];
+
+export interface DomainDevices {
+  emulator?: string;
+  disks?: DiskDef[];
+  controllers?: ControllerDef[];
+  interfaces?: InterfaceDef[];
+  serials?: ChrDef[];
+  parallels?: ChrDef[];
+  consoles?: ChrDef[];
+  channels?: ChrDef[];
+  hostdevs?: HostdevDef[];
+  watchdogs?: WatchdogDef[];
+  memballoon?: MemballoonDef;
+  panics?: PanicDef[];
+}
+
