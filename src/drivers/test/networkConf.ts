@@ -1,61 +1,44 @@
-// The test driver's view of a network definition, behind a few functions.
-//
-// STAND-IN: until src/conf/network (parseNetworkXML/formatNetworkXML) lands, definitions are XML
-// trees with a generated UUID; formatting writes the tree back. Only this module changes when the
-// real model is wired in.
-import { randomUUID } from 'node:crypto';
-import { ErrorDomain, ErrorNumber, virtError } from '../../errors/index.js';
-import { child, parseXml, textOf, type XmlElement } from '../../conf/xml/xmlTree.js';
-import { serializeLibxml } from '../../conf/xml/xmlWriter.js';
+// The test driver's view of a network definition (src/conf/network's NetworkDef): parsing with the
+// test driver's rules (it adds nothing, unlike the network driver), formatting, and the few
+// fields the driver reads.
+import { formatNetworkXML, parseNetworkXML, testDriverNetworkDefaults, type NetworkDef } from '../../conf/network/index.js';
 
-export interface NetworkDef {
-  tree: XmlElement;
-  name: string;
-  uuid: string;
-}
+export type { NetworkDef };
 
-export function parseNetworkDef(xml: string, _opts: { validate?: boolean } = {}): NetworkDef {
-  const root = parseXml(xml, { url: '(network_definition)', errorDomain: ErrorDomain.NETWORK });
-  if (root.name !== 'network') {
-    throw virtError(ErrorNumber.XML_ERROR, ErrorDomain.XML, `expecting root element of 'network', not '${root.name}'`);
-  }
-  const nameEl = child(root, 'name');
-  const name = nameEl ? textOf(nameEl).trim() : '';
-  if (!name) throw virtError(ErrorNumber.NO_NAME, ErrorDomain.NETWORK, '(network_definition)');
-  let uuid = child(root, 'uuid') ? textOf(child(root, 'uuid')!).trim() : '';
-  if (!uuid) {
-    uuid = randomUUID();
-    root.children.splice(root.children.indexOf(nameEl!) + 1, 0, { name: 'uuid', attrs: {}, children: [uuid], line: 0, column: 0 });
-  }
-  return { tree: root, name, uuid: uuid.toLowerCase() };
+export function parseNetworkDef(xml: string, opts: { validate?: boolean } = {}): NetworkDef {
+  const def = parseNetworkXML(xml, { validate: opts.validate === true });
+  testDriverNetworkDefaults.postParse(def, { bridgeInUse: () => false });
+  return def;
 }
 
 export function copyNetworkDef(def: NetworkDef): NetworkDef {
-  return { ...def, tree: structuredClone(def.tree) };
+  return structuredClone(def);
 }
 
-export function formatNetworkDef(def: NetworkDef, _opts: { inactive?: boolean } = {}): string {
-  return `${serializeLibxml(def.tree, 0)}\n`;
+export function formatNetworkDef(def: NetworkDef, opts: { inactive?: boolean } = {}): string {
+  return formatNetworkXML(def, { inactive: opts.inactive });
 }
 
 export function networkBridgeName(def: NetworkDef): string | undefined {
-  return child(def.tree, 'bridge')?.attrs.name;
+  return def.bridge?.name;
 }
 
-/** The first IPv4 <ip> with a DHCP range, for the test driver's made-up guest addresses. */
-export function networkDhcpStart(def: NetworkDef): { start: string; prefix: number } | undefined {
-  for (const c of def.tree.children) {
-    if (typeof c !== 'object' || !('name' in c) || c.name !== 'ip') continue;
-    const range = child(child(c, 'dhcp') ?? c, 'range');
-    if (!range?.attrs.start || range.attrs.start.includes(':')) continue;
-    const prefix = c.attrs.prefix ? Number(c.attrs.prefix) : netmaskPrefix(c.attrs.netmask ?? '255.255.255.0');
-    return { start: range.attrs.start, prefix };
-  }
-  return undefined;
+function prefixOf(ip: NetworkDef['ip'][number]): number {
+  if (ip.prefix) return ip.prefix;
+  if (ip.netmask) return ip.netmask.split('.').reduce((n, o) => n + (Number(o) >>> 0).toString(2).replace(/0/g, '').length, 0);
+  // virSocketAddrGetIPPrefix without netmask or prefix: the classful default for IPv4, 64 for IPv6.
+  if (ip.address.includes(':')) return 64;
+  const first = Number(ip.address.split('.')[0]);
+  return first < 128 ? 8 : first < 192 ? 16 : first < 224 ? 24 : -1;
 }
 
-function netmaskPrefix(mask: string): number {
-  return mask.split('.').reduce((n, o) => n + (Number(o) >>> 0).toString(2).replace(/0/g, '').length, 0);
+/**
+ * Where libvirt's test driver makes guest addresses up from: the first <ip>'s first DHCP range
+ * start, else its address.
+ */
+export function networkAddressBase(def: NetworkDef): { base: string; prefix: number; ipv6: boolean } | undefined {
+  const ip = def.ip[0];
+  if (!ip) return undefined;
+  const range = ip.dhcp?.range[0];
+  return { base: range ? range.start : ip.address, prefix: prefixOf(ip), ipv6: ip.family === 'ipv6' || ip.address.includes(':') };
 }
-
-export type { XmlElement };

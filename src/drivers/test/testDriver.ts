@@ -60,7 +60,7 @@ import {
   setNetBandwidth,
   type NetBandwidthRate,
 } from './domainConf.js';
-import { formatNetworkDef, networkBridgeName, networkDhcpStart, parseNetworkDef } from './networkConf.js';
+import { formatNetworkDef, networkAddressBase, networkBridgeName, parseNetworkDef } from './networkConf.js';
 import { testCapabilitiesXML } from './testCapabilities.js';
 import { acquireNode, releaseNode, type DomainObj, type NetworkObj, type TestNode } from './testNode.js';
 
@@ -518,13 +518,12 @@ export class TestDriver implements Driver {
         return { name: net.ifname ?? '', hwaddr: net.mac ?? null, addrs: [{ type: 0, addr: `192.168.0.${1 + i}`, prefix: 24 }] };
       }
       const netObj = node.networkByName(net.network ?? '');
-      const range = networkDhcpStart(netObj.def);
+      const where = networkAddressBase(netObj.def);
       // Different addresses per interface and per domain, as libvirt's test driver makes them up.
       const offset = 20 * (obj.id - 1) + i + 1;
-      const base = range ? range.start : '0.0.0.0';
-      const n = (base.split('.').reduce((a, o) => a * 256 + Number(o), 0) + offset) >>> 0;
-      const addr = [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-      return { name: net.ifname ?? '', hwaddr: net.mac ?? null, addrs: [{ type: 0, addr, prefix: range?.prefix ?? 0 }] };
+      const addr = where ? offsetAddress(where.base, offset, where.ipv6) : '';
+      const type = where?.ipv6 ? 1 : 0;
+      return { name: net.ifname ?? '', hwaddr: net.mac ?? null, addrs: [{ type, addr, prefix: where?.prefix ?? 0 }] };
     });
   }
 
@@ -812,6 +811,23 @@ const BANDWIDTH_FIELDS: [string, 'inbound' | 'outbound', keyof NetBandwidthRate]
 ];
 
 const TYPE_NAMES: Record<number, string> = { 1: 'int', 2: 'uint', 3: 'llong', 4: 'ullong', 5: 'double', 6: 'boolean', 7: 'string' };
+
+/** An address plus a small offset: IPv4 as a 32-bit number, IPv6 on its last byte (as libvirt). */
+function offsetAddress(base: string, offset: number, ipv6: boolean): string {
+  if (!ipv6) {
+    const n = (base.split('.').reduce((a, o) => a * 256 + Number(o), 0) + offset) >>> 0;
+    return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+  }
+  const [head, tail = ''] = base.split('::');
+  const groups = [...(head ? head.split(':') : []), ...Array(8).fill('0')].slice(0, 8);
+  if (base.includes('::')) {
+    const t = tail ? tail.split(':') : [];
+    groups.splice(8 - t.length, t.length, ...t);
+  }
+  const last = parseInt(groups[7] || '0', 16);
+  groups[7] = ((last & 0xff00) | ((last + offset) & 0xff)).toString(16);
+  return groups.map((g) => parseInt(g || '0', 16).toString(16)).join(':').replace(/(^|:)0(:0)+(:|$)/, '::');
+}
 
 /** Opens a test:/// connection (path '/default' or an absolute node file). */
 export function openTestDriver(uri: ConnectURI): TestDriver {
