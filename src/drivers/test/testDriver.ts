@@ -711,11 +711,8 @@ export class TestDriver implements Driver {
     // libvirt's test driver stops a network without checking that it runs.
     const node = this.#node;
     const obj = node.networkByName(net.name);
+    // Nor does it bring a pending persistent definition back: the running one stays (libvirt 9.0).
     obj.active = false;
-    if (obj.newDef) {
-      obj.def = obj.newDef;
-      obj.newDef = null;
-    }
     node.networkLifecycle(obj, NetworkEventLifecycleType.STOPPED);
     if (!obj.persistent) node.networks.delete(obj.def.uuid);
   }
