@@ -312,6 +312,8 @@ export class Shell {
       }
       const err = this.lastError as VirtError | null;
       if (!ret && err) this.error(err.message);
+      // Let events the command caused reach their callbacks before the next command runs.
+      await new Promise((r) => setImmediate(r));
       this.lastError = null;
       if (cmd.def.name === 'quit' || cmd.def.name === 'exit') {
         this.quitRequested = true;
