@@ -10,6 +10,8 @@ export interface DeviceParseEnv {
   netPrefixes: string[];
   /** The driver accepts any string as interface model. */
   netModelString?: boolean;
+  /** The domain the devices belong to, for parse-time defaults (input bus by OS and arch). */
+  domain?: { type: string; os: { type: string; arch: string } };
 }
 
 export interface DeviceFormatEnv {

@@ -19,7 +19,12 @@ import {
   type ControllerDef,
 } from './controller.js';
 import { formatDisk, insertDisk, parseDisk, postParseDisk, validateDisk, type DiskDef } from './disk.js';
+import { formatGraphics, parseGraphics, postParseGraphics, validateGraphics } from './graphics.js';
 import { formatHostdev, parseHostdev, validateHostdev } from './hostdev.js';
+import { formatInput, parseInput, validateInput } from './input.js';
+import { formatRng, parseRng, postParseRng, validateRng } from './rng.js';
+import { ensureAudioId, formatAudio, formatSound, parseAudio, parseSound, validateAudio } from './sound.js';
+import { formatVideo, parseVideo, postParseVideo, validateVideo } from './video.js';
 import { formatInterface, parseInterface, validateInterface } from './interface.js';
 import { formatMemballoon, parseMemballoon } from './memballoon.js';
 import { formatPanic, parsePanic } from './panic.js';
@@ -93,9 +98,35 @@ export const DEVICE_KINDS: DeviceKindSpec[] = [
     validate: validateChr,
   }),
   spec({ kind: 'channel', list: 'channels', parse: parseChr, format: formatChr, postParse: postParseChr, validate: validateChr }),
+  spec({ kind: 'input', list: 'inputs', parse: parseInput, format: formatInput, validate: validateInput }),
+  spec({
+    kind: 'graphics',
+    list: 'graphics',
+    parse: parseGraphics,
+    format: formatGraphics,
+    validate: (g, def) => {
+      validateGraphics(g);
+      if (g.type === 'vnc') ensureAudioId(def.devices.audios, g.audioId);
+    },
+  }),
+  spec({ kind: 'sound', list: 'sounds', parse: parseSound, format: formatSound, validate: (s, def) => ensureAudioId(def.devices.audios, s.audioId) }),
+  spec({ kind: 'audio', list: 'audios', parse: parseAudio, format: formatAudio, validate: (a, def) => validateAudio(a, def.devices.audios ?? []) }),
+  spec({
+    kind: 'video',
+    list: 'videos',
+    parse: parseVideo,
+    format: formatVideo,
+    insert: (list, v) => {
+      if (v.model.primary) list.unshift(v);
+      else list.push(v);
+    },
+    postParse: postParseVideo,
+    validate: (v, def) => validateVideo(v, def.devices.videos ?? []),
+  }),
   spec({ kind: 'hostdev', list: 'hostdevs', parse: parseHostdev, format: formatHostdev, validate: validateHostdev, bootOrder: (d) => d.boot?.order }),
   spec({ kind: 'watchdog', list: 'watchdogs', single: 'only a single watchdog device is supported', parse: parseWatchdog, format: formatWatchdog }),
   spec({ kind: 'memballoon', list: 'memballoon', single: 'only a single memory balloon device is supported', parse: parseMemballoon, format: formatMemballoon }),
+  spec({ kind: 'rng', list: 'rngs', parse: parseRng, format: formatRng, postParse: postParseRng, validate: validateRng }),
   spec({ kind: 'panic', list: 'panics', parse: parsePanic, format: formatPanic }),
 ];
 
@@ -105,9 +136,18 @@ type DeviceSlots = Record<string, unknown[] | unknown | undefined>;
 export function parseDevices(env: DeviceParseEnv, devicesEl: XmlElement | undefined, def: { devices: DomainDevices }): void {
   if (!devicesEl) return;
   const slots = def.devices as unknown as DeviceSlots;
+  // one pass over <devices>, grouping the children by element name
+  const byName = new Map<string, XmlElement[]>();
+  for (const el of devicesEl.children) {
+    if (typeof el !== 'object' || !('name' in el)) continue;
+    const list = byName.get(el.name);
+    if (list) list.push(el);
+    else byName.set(el.name, [el]);
+  }
   for (const s of DEVICE_KINDS) {
-    const els = env.ctx.children(devicesEl, s.kind);
-    if (!els.length) continue;
+    const els = byName.get(s.kind);
+    if (!els) continue;
+    for (const el of els) env.ctx.use(el);
     if (s.single && s.list === 'memballoon') {
       if (els.length > 1) throw xmlError(s.single, { element: s.kind });
       slots[s.list] = s.parse(env, els[0]!);
@@ -196,6 +236,21 @@ export const domainPostParseDevices: {
   implicitDevices: (def, driver, opts) => {
     addConsoleCompat(def);
     addImplicitControllers(def);
+    // a <graphics> without <video> gets one of the driver's default model
+    const graphics = def.devices.graphics ?? [];
+    if (graphics.length && !(def.devices.videos ?? []).length) def.devices.videos = [{ model: { heads: 1 } }];
+    const v0 = def.devices.videos?.[0];
+    if (v0) {
+      if (v0.model.type === 'none') {
+        def.devices.videos![0] = v0.alias ? { model: { type: 'none' }, alias: v0.alias } : { model: { type: 'none' } };
+      } else {
+        v0.model.primary = true;
+        const dev = { kind: 'video', def: v0 } as DomainDeviceDef;
+        driver.devicePostParse?.(dev, def, opts);
+        DEVICE_POST_PARSE(dev, def, driver);
+      }
+    }
+    for (const g of graphics) postParseGraphics(g);
     // serials[0] may have come from a console: give it the per-device defaults too
     const s0 = def.devices.serials?.[0];
     if (s0) {
@@ -224,6 +279,7 @@ export function parseDeviceElement(
     userAlias: driver.features?.userAlias === true,
     netPrefixes: netPrefixesOf(driver),
     netModelString: driver.features?.netModelString === true,
+    domain: def,
   };
   const dev = { kind: s.kind, def: s.parse(env, root) } as DomainDeviceDef;
   ctx.checkUnknown(root);

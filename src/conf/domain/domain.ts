@@ -178,7 +178,13 @@ function readDomain(ctx: ParseContext, root: XmlElement, driver: DomainDriverDef
   if (caps.bootloaderArgs) def.bootloaderArgs = caps.bootloaderArgs;
 
   parseDevices(
-    { ctx, userAlias: driver.features?.userAlias === true, netPrefixes: netPrefixesOf(driver), netModelString: driver.features?.netModelString === true },
+    {
+      ctx,
+      userAlias: driver.features?.userAlias === true,
+      netPrefixes: netPrefixesOf(driver),
+      netModelString: driver.features?.netModelString === true,
+      domain: { type: virtType, os },
+    },
     devicesEl,
     def,
   );

@@ -4,7 +4,12 @@ import type { ControllerDef } from './controller.js';
 import type { DiskDef } from './disk.js';
 import type { HostdevDef } from './hostdev.js';
 import type { InterfaceDef } from './interface.js';
+import type { GraphicsDef } from './graphics.js';
+import type { InputDef } from './input.js';
 import type { MemballoonDef } from './memballoon.js';
+import type { RngDef } from './rng.js';
+import type { AudioDef, SoundDef } from './sound.js';
+import type { VideoDef } from './video.js';
 import type { PanicDef } from './panic.js';
 import type { WatchdogDef } from './watchdog.js';
 
@@ -17,9 +22,15 @@ export interface DeviceDefs {
   parallel: ChrDef;
   console: ChrDef;
   channel: ChrDef;
+  input: InputDef;
+  graphics: GraphicsDef;
+  sound: SoundDef;
+  audio: AudioDef;
+  video: VideoDef;
   hostdev: HostdevDef;
   watchdog: WatchdogDef;
   memballoon: MemballoonDef;
+  rng: RngDef;
   panic: PanicDef;
 }
 
@@ -37,9 +48,15 @@ export interface DomainDevices {
   parallels?: ChrDef[];
   consoles?: ChrDef[];
   channels?: ChrDef[];
+  inputs?: InputDef[];
+  graphics?: GraphicsDef[];
+  sounds?: SoundDef[];
+  audios?: AudioDef[];
+  videos?: VideoDef[];
   hostdevs?: HostdevDef[];
   watchdogs?: WatchdogDef[];
   memballoon?: MemballoonDef;
+  rngs?: RngDef[];
   panics?: PanicDef[];
 }
 
