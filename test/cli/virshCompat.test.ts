@@ -21,6 +21,7 @@ const cases: string[][] = [
   ['version --daemon'],
   ['uri'],
   ['hostname'],
+  ['capabilities'],
   ['domstate test'],
   ['domstate test --reason'],
   ['domuuid test'],

@@ -61,7 +61,7 @@ import {
   type NetBandwidthRate,
 } from './domainConf.js';
 import { formatNetworkDef, networkAddressBase, networkBridgeName, parseNetworkDef } from './networkConf.js';
-import { testCapabilitiesXML } from './testCapabilities.js';
+import { testCapabilitiesXML } from './capabilities.js';
 import { acquireNode, releaseNode, type DomainObj, type NetworkObj, type TestNode } from './testNode.js';
 
 const T = ErrorDomain.TEST;

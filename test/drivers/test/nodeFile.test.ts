@@ -19,6 +19,7 @@ const cases = [
   'domiflist web; domiflist db; net-dumpxml lan; net-dumpxml isolated; net-info lan',
   'destroy temp; list --all; start db; list; resume paused; domstate paused --reason; destroy web; undefine web; list --all',
   'uri',
+  'capabilities',
 ];
 
 for (const c of cases) {
