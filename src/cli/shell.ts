@@ -147,20 +147,21 @@ export class Shell {
 
   /** Opens the connection (virsh does at start-up); on failure prints virsh's two error lines. */
   async connect(uri = this.uri, readonly = this.readonly): Promise<boolean> {
-    if (this.#conn) {
-      await this.#conn.close().catch(() => undefined);
-      this.#conn = null;
-    }
+    // As virsh: the old connection goes first (so test:///default starts afresh); a failed open
+    // leaves none, and the next command reconnects to the URI that worked before.
+    const old = this.#conn;
+    this.#conn = null;
+    if (old) await old.close().catch(() => undefined);
     try {
       this.#conn = await open(uri ?? null, { readonly });
-      this.uri = uri;
-      this.readonly = readonly;
-      return true;
     } catch (e) {
       this.error('failed to connect to the hypervisor');
       this.error(e instanceof Error ? e.message : String(e));
       return false;
     }
+    this.uri = uri;
+    this.readonly = readonly;
+    return true;
   }
 
   /** The open connection; commands that need one are only run when it exists. */

@@ -14,7 +14,7 @@ import { haveVirsh, tsvirt, tsvirtBin, virsh } from './shells.js';
 const C = ['-c', 'test:///default'];
 
 test('commands read from stdin: same output as virsh (prompt and banner named tsvirt)', { skip: haveVirsh ? false : 'needs virsh' }, () => {
-  const input = 'uri\nlist --name\nbogus\ndestroy test; list --all\n\nstart test\nquit\nuri\n';
+  const input = 'uri\nlist --name\nbogus\ndestroy test; list --all\n\nstart test\nconnect test:///\nuri\nlist\nquit\nuri\n';
   const want = virsh(C, { input });
   const got = tsvirt(C, { input });
   assert.equal(got.stdout, want.stdout.replace(/virsh/g, 'tsvirt'));

@@ -43,6 +43,7 @@ const cases: string[][] = [
   ['list --name --uuid --id --all'],
   ['list --table --name'],
   ['list --title'],
+  ['define titled.xml; list --all --title'],
   ['list --state-shutoff'],
   ['list --bogus'],
   ['net-list --name'],
@@ -107,6 +108,9 @@ const cases: string[][] = [
   ['net-info nosuch'],
   ['net-dumpxml default --inactive'],
   ['net-define nonexist.xml'],
+  ['connect test:///; uri'],
+  ['connect test:///default --readonly; destroy test'],
+  ['destroy test; connect; domstate test'],
   // events and help
   ['event --list'],
   ['event --all --timeout 1'],
