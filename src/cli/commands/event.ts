@@ -73,6 +73,8 @@ export const command: CommandDef = {
     { name: 'timestamp', type: 'bool', help: 'show timestamp for each printed event' },
   ],
   async run(sh, cmd) {
+    sh.exclusive(cmd, 'list', 'all');
+    sh.exclusive(cmd, 'list', 'event');
     if (sh.bool(cmd, 'list')) {
       for (const n of DOMAIN_EVENT_NAMES) sh.print(`${n}\n`);
       return true;

@@ -28,6 +28,7 @@ import {
   DomainUndefineFlagsValues,
   DomainXMLFlags,
   DrvFeature,
+  NetworkCreateFlags,
   NetworkDefineFlags,
   NetworkEventLifecycleType,
   TypedParameterType,
@@ -669,9 +670,9 @@ export class TestDriver implements Driver {
   }
 
   async networkCreateXML(xml: string, flags: number): Promise<NetworkRef> {
-    checkFlags(flags, 0, 'testNetworkCreateXMLFlags', T);
+    checkFlags(flags, NetworkCreateFlags.VALIDATE, 'testNetworkCreateXMLFlags', T);
     const node = this.#node;
-    const def = parseNetworkDef(xml);
+    const def = parseNetworkDef(xml, { validate: (flags & NetworkCreateFlags.VALIDATE) !== 0 });
     const existing = node.networkForDef(def, true);
     let obj: NetworkObj;
     if (existing) {
