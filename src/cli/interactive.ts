@@ -94,6 +94,13 @@ export async function interactive(sh: Shell): Promise<number> {
     },
   });
   rl.setPrompt(prompt);
+  // Ctrl-C stops the running command (event --loop); at the prompt it discards the line.
+  rl.on('SIGINT', () => {
+    if (sh.interrupt()) return;
+    rl.write(null, { ctrl: true, name: 'u' });
+    sh.print('\n');
+    rl.prompt();
+  });
   const lines = rl[Symbol.asyncIterator]();
   for (;;) {
     if (tty) rl.prompt();

@@ -103,6 +103,7 @@ export class Shell {
   lastError: VirtError | null = null;
   /** Set by quit/exit. */
   quitRequested = false;
+  readonly #interruptHandlers = new Set<() => void>();
 
   constructor(opts: ShellOptions) {
     this.uri = opts.uri;
@@ -137,6 +138,26 @@ export class Shell {
   setError(err: unknown): void {
     if (err instanceof VirtError) this.lastError = err;
     else if (err instanceof Error) this.lastError = new VirtError({ code: 1, domain: 0, message: err.message });
+  }
+
+  // ---- interrupts (Ctrl-C while a command runs, e.g. `event --loop`) ----
+
+  /** Calls `cb` on interrupt until the returned function is called. */
+  onInterrupt(cb: () => void): () => void {
+    const sigint = (): void => cb();
+    this.#interruptHandlers.add(cb);
+    // Outside the interactive terminal, Ctrl-C arrives as SIGINT.
+    process.on('SIGINT', sigint);
+    return () => {
+      this.#interruptHandlers.delete(cb);
+      process.off('SIGINT', sigint);
+    };
+  }
+
+  /** Interrupts the running command; false when none listens. */
+  interrupt(): boolean {
+    for (const cb of this.#interruptHandlers) cb();
+    return this.#interruptHandlers.size > 0;
   }
 
   // ---- connection ----

@@ -116,3 +116,27 @@ test('make demo: the guided tour runs and shows commands, events and an error', 
   assert.match(r.stdout, /error: Domain is already active\n/);
   assert.match(r.stdout, /\[event\] network 'default': Stopped/);
 });
+
+test('Ctrl-C ends `event --loop` as in virsh (SIGINT outside a terminal)', { skip: haveVirsh ? false : 'needs virsh' }, () => {
+  const runInterrupted = (cmd: string): { stdout: string; status: number | null } => {
+    const r = spawnSync('sh', ['-c', `${cmd} -c test:///default 'event --all --loop' & p=$!; sleep 1; kill -INT $p; wait $p`], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    return { stdout: r.stdout, status: r.status };
+  };
+  const want = runInterrupted('virsh');
+  const got = runInterrupted(`${process.execPath} ${tsvirtBin}`);
+  assert.deepEqual(got, want);
+  assert.equal(got.stdout, 'event loop interrupted\nevents received: 0\n\n');
+});
+
+test('on a terminal, Ctrl-C ends a running `event --loop` and the shell goes on', { skip: hasCommand('script') ? false : 'needs script (util-linux) for a pty' }, () => {
+  const r = spawnSync(
+    'sh',
+    ['-c', `(sleep 1; printf 'event --all --loop\\r'; sleep 1; printf '\\003'; sleep 0.5; printf 'uri\\r'; sleep 0.3; printf 'quit\\r'; sleep 0.3) | script -qfc '${process.execPath} ${tsvirtBin} -c test:///default' /dev/null`],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
+  assert.match(r.stdout, /event loop interrupted\r\nevents received: 0\r\n/);
+  assert.match(r.stdout, /uri\r+\ntest:\/\/\/default\r\n/);
+});
