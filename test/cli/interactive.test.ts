@@ -35,7 +35,18 @@ test('completion offers command names, then the command’s options', async () =
   assert.deepEqual(opts, ['--name ']);
   assert.equal(word, '--na');
   const all = (await complete('domstate test '))[0];
-  assert.deepEqual(all, ['--domain ', '--reason ']);
+  assert.deepEqual(all, ['--reason ']);
+  assert.deepEqual((await complete('domstate '))[0], ['--domain ', '--reason ']);
+  const { sh } = captureShell();
+  assert.ok(await sh.connect());
+  try {
+    assert.deepEqual((await complete('dominfo te', sh))[0], ['test ']);
+    assert.deepEqual((await complete('start --domain ', sh))[0], ['test ']);
+    assert.deepEqual((await complete('net-info d', sh))[0], ['default ']);
+    assert.deepEqual((await complete('domstate test --r', sh))[0], ['--reason ']);
+  } finally {
+    await sh.close();
+  }
   assert.deepEqual((await complete('uri; dumpx'))[0], ['dumpxml ']);
 });
 
