@@ -54,6 +54,8 @@ const cases: string[][] = [
   ['suspend test; domstate test --reason; suspend test; resume test; domstate test --reason; resume test'],
   ['shutdown test; domstate test --reason; shutdown test; start test; reboot test; domstate test --reason'],
   ['start test'],
+  ['destroy test; start test --console'],
+  ['create d1.xml --console'],
   ['destroy test; destroy test; reboot test'],
   ['destroy 1; start 6695eb01-f6a4-8304-79aa-97f2502e193f; suspend 2; resume test; list'],
   ['autostart test; dominfo test; list --autostart; autostart --disable test; list --no-autostart --all'],

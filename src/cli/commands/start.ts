@@ -1,4 +1,5 @@
 import { DomainCreateFlags, ErrorNumber } from '../../api/index.js';
+import { runConsole } from '../console.js';
 import { domainAction } from './domainAction.js';
 
 export const command = domainAction({
@@ -17,6 +18,7 @@ export const command = domainAction({
   verb: 'start',
   done: 'started',
   ownName: true,
+  after: async (sh, dom, cmd) => (sh.bool(cmd, 'console') ? runConsole(sh, dom) : true),
   precheck(sh, dom) {
     // virsh asks before it tries: a domain with an id is running already.
     if (dom.getID() !== -1) return sh.fail('Domain is already active');
