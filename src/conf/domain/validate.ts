@@ -53,6 +53,15 @@ function validateDomainInternal(def: DomainDef, driver: DomainDriverDefaults): v
     }
   }
   validateOs(def, driver);
+  // unset pool sizes count as -1, as in libvirt (so a minimum alone is refused)
+  const pool = (p: { threadPoolMin?: number; threadPoolMax?: number }): void => {
+    const mn = p.threadPoolMin ?? -1;
+    const mx = p.threadPoolMax ?? -1;
+    if (mx === 0) throw unsupported('thread_pool_max must be a positive integer');
+    if (mn > mx) throw unsupported('thread_pool_min must be smaller or equal to thread_pool_max');
+  };
+  for (const t of def.iothreads?.ids ?? []) pool(t);
+  if (def.iothreads?.defaultIothread) pool(def.iothreads.defaultIothread);
   const bm = def.os.bootmenu;
   if (bm?.timeout !== undefined && bm.timeout > 65535) {
     throw unsupported('invalid value for boot menu timeout, must be in range [0,65535]', { element: 'os/bootmenu', attribute: 'timeout' });
