@@ -112,3 +112,24 @@ test('a stale handle answers NO_DOMAIN naming its uuid and name', async () => {
     await c.close();
   }
 });
+
+test('driver features, close callbacks, raw UUIDs and messages on the test driver', async () => {
+  const c = await open('test:///default');
+  try {
+    assert.equal(await c.supportsFeature(9), true); // TYPED_PARAM_STRING
+    assert.equal(await c.supportsFeature(10), false); // PROGRAM_KEEPALIVE: local, no keepalive
+    const cb = (): void => undefined;
+    await c.registerCloseCallback(cb);
+    await c.unregisterCloseCallback(cb);
+    await assert.rejects(c.unregisterCloseCallback(cb), (e: VirtError) => e.code === ErrorNumber.INVALID_ARG);
+    const d = await c.domainLookupByName('test');
+    assert.equal((await c.domainLookupByUUID(d.getUUID())).getName(), 'test');
+    assert.deepEqual(await d.getMessages(0), []);
+    const n = await c.networkLookupByName('default');
+    assert.equal((await c.networkLookupByUUID(Buffer.from(n.getUUIDString().replace(/-/g, ''), 'hex'))).getName(), 'default');
+    await assert.rejects(c.networkLookupByUUID(new Uint8Array(3)), (e: VirtError) => e.code === ErrorNumber.INVALID_ARG && e.domain === ErrorDomain.NETWORK);
+    await assert.rejects(d.openConsole(), isErr(ErrorNumber.NO_SUPPORT, ErrorDomain.DOMAIN, 'this function is not supported by the connection driver: virDomainOpenConsole'));
+  } finally {
+    await c.close();
+  }
+});

@@ -198,6 +198,8 @@ const steps: Step[] = [
   ['n.destroy()', (k) => k.n.destroy().then(() => 0)],
   ['n.isActive()', async (k) => b(await k.n.isActive())],
   ['c.listDefinedNetworks()', (k) => k.c.listDefinedNetworks(10)],
+  ['c.numOfDefinedNetworks()', (k) => k.c.numOfDefinedNetworks()],
+  ['c.listNetworks()', (k) => k.c.listNetworks(10)],
   ['c.numOfNetworks()', (k) => k.c.numOfNetworks()],
   ['n.create()', (k) => k.n.create().then(() => 0)],
   ['c.networkLookupByName("nosuch")', (k) => k.c.networkLookupByName('nosuch')],
