@@ -29,6 +29,14 @@ import type {
   TypedParam,
 } from '../drivers/driver.js';
 
+/** virCheckNonNegativeArg: "maxids in virConnectListDomains must be zero or greater". */
+function checkNonNegative(name: string, value: number, fn: string, domain: number): void {
+  if (!Number.isInteger(value) || value < 0) {
+    const message = `${name} in ${fn} must be zero or greater`;
+    throw new VirtError({ code: ErrorNumber.INVALID_ARG, domain, message, str1: message });
+  }
+}
+
 /** A driver event with its `dom` turned into a Domain handle of the registering connection. */
 export type DomainEventMessage = DomainEvent extends infer E
   ? E extends { dom: DomainRef }
@@ -211,6 +219,7 @@ export class Connection {
   }
 
   async listDomains(maxids: number): Promise<number[]> {
+    checkNonNegative('maxids', maxids, 'virConnectListDomains', ErrorDomain.DOMAIN);
     return this.drv('virConnectListDomains').listDomains(maxids);
   }
 
@@ -219,6 +228,7 @@ export class Connection {
   }
 
   async listDefinedDomains(maxnames: number): Promise<string[]> {
+    checkNonNegative('maxnames', maxnames, 'virConnectListDefinedDomains', ErrorDomain.DOMAIN);
     return this.drv('virConnectListDefinedDomains').listDefinedDomains(maxnames);
   }
 
@@ -275,6 +285,7 @@ export class Connection {
   }
 
   async listNetworks(maxnames: number): Promise<string[]> {
+    checkNonNegative('maxnames', maxnames, 'virConnectListNetworks', ErrorDomain.NETWORK);
     return this.drv('virConnectListNetworks').listNetworks(maxnames);
   }
 
@@ -283,6 +294,7 @@ export class Connection {
   }
 
   async listDefinedNetworks(maxnames: number): Promise<string[]> {
+    checkNonNegative('maxnames', maxnames, 'virConnectListDefinedNetworks', ErrorDomain.NETWORK);
     return this.drv('virConnectListDefinedNetworks').listDefinedNetworks(maxnames);
   }
 
