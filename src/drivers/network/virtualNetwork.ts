@@ -24,6 +24,7 @@ import { addIpAddress, addRoute, listRoutes } from '../../host/ipAddress.js';
 import { deleteLink, getLink, getLinkByIndex, setLinkUp, tryCreateLink } from '../../host/link.js';
 import { RTM_NEWLINK, ackResult, type RtNetlink } from '../../host/netlink.js';
 import { readSysctl, writeSysctl } from '../../host/sysctl.js';
+import { netdevPciDir, pciAddressOf, pciNetdevs, vfPciDirs } from '../../host/pciSysfs.js';
 import type { SysfsRoot } from '../../host/sysfs.js';
 import type { CommandRunner } from './commandRunner.js';
 import {
@@ -367,20 +368,19 @@ function parsePciText(text: string): PciAddress | undefined {
   return { domain: parseInt(m[1]!, 16), bus: parseInt(m[2]!, 16), slot: parseInt(m[3]!, 16), function: parseInt(m[4]!, 16) };
 }
 
-/** The VFs of PF netdev `pf`: class/net/<pf>/device/virtfn<N>, stopping at the first gap. */
+/** The VFs of PF netdev `pf` (virNetDevGetVirtualFunctions), in index order. */
 export async function listVirtualFunctions(sysfs: SysfsRoot, pf: string): Promise<VirtualFunction[]> {
-  const dev = `class/net/${pf}/device`;
-  if (!(await sysfs.exists(dev))) {
+  const pfDir = await netdevPciDir(sysfs, pf);
+  if (!pfDir) {
     throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.NETWORK, `Could not get Virtual functions on ${pf}`, { object: pf });
   }
   const out: VirtualFunction[] = [];
-  for (let i = 0; ; i++) {
-    const resolved = await sysfs.resolve(`${dev}/virtfn${i}`);
-    if (!resolved) break;
-    const address = parsePciText(resolved.split('/').pop() ?? '');
-    if (!address) break;
-    const nets = await sysfs.list(`${dev}/virtfn${i}/net`);
-    out.push({ index: i, address, netdev: nets && nets.length ? nets[0]! : null });
+  for (const [index, dir] of (await vfPciDirs(sysfs, pfDir)).entries()) {
+    const text = await pciAddressOf(sysfs, dir);
+    const address = text ? parsePciText(text) : undefined;
+    if (!address) continue;
+    const nets = await pciNetdevs(sysfs, dir);
+    out.push({ index, address, netdev: nets?.[0] ?? null });
   }
   return out;
 }

@@ -85,10 +85,10 @@ describe('network API', { skip }, () => {
     await assert.rejects(drv.networkDefineXML(isolated('x', 'b'), 4), {
       code: 8,
       domain: 19,
-      message: 'invalid argument: unsupported flags (0x4) in function networkDefineXMLFlags',
+      message: 'unsupported flags (0x4) in function networkDefineXMLFlags',
     });
-    await assert.rejects(drv.networkCreateXML(isolated('x', 'b'), 2), { code: 8, message: 'invalid argument: unsupported flags (0x2) in function networkCreateXMLFlags' });
-    await assert.rejects(drv.listAllNetworks(1 << 10), { code: 8, message: 'invalid argument: unsupported flags (0x400) in function networkConnectListAllNetworks' });
+    await assert.rejects(drv.networkCreateXML(isolated('x', 'b'), 2), { code: 8, message: 'unsupported flags (0x2) in function networkCreateXMLFlags' });
+    await assert.rejects(drv.listAllNetworks(1 << 10), { code: 8, message: 'unsupported flags (0x400) in function networkConnectListAllNetworks' });
     await assert.rejects(drv.networkCreateXML(`<network><name>x</name><forward mode="foo"/></network>`, 0), {
       code: 67,
       domain: 19,

@@ -105,7 +105,7 @@ describe('DHCP and DNS from the network dnsmasq', { skip }, () => {
     await assert.rejects(drv.networkGetDHCPLeases(ref, null, 1), {
       code: 8,
       domain: 19,
-      message: 'invalid argument: unsupported flags (0x1) in function networkGetDHCPLeases',
+      message: 'unsupported flags (0x1) in function networkGetDHCPLeases',
     });
   });
 });
