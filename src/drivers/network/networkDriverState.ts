@@ -48,8 +48,8 @@ import { NetworkEventLifecycleType } from '../constants.js';
 import type { NetworkDHCPLease, NetworkEvent, NetworkRef } from '../driver.js';
 import type { EventBroker } from '../events.js';
 import { type CommandRunner, spawnCommandRunner } from './commandRunner.js';
-import { type DnsmasqPaths, parseDnsmasqLeases } from './dnsmasq.js';
-import { NetworkFirewall } from './firewall.js';
+import { type DnsmasqPaths, networkNeedsDnsmasq, parseDnsmasqLeases } from './dnsmasq.js';
+import { NetworkFirewall, firewallTableName } from './firewall.js';
 import { IpForwarding } from './ipForwarding.js';
 import {
   type DirectMode,
@@ -136,6 +136,22 @@ function fileHeader(name: string): string {
 /** Removes the comment a state or config file starts with (libvirt's and tsvirt's). */
 function stripComment(xml: string): string {
   return xml.replace(/^\s*<!--[\s\S]*?-->\s*/, '');
+}
+
+/**
+ * What the start of a running network must have changed, for a status file without its host
+ * record (written by another program, e.g. libvirtd, or a record that was lost).
+ */
+function deriveHostRecord(def: NetworkDef): NetworkHostRecord {
+  const r: NetworkHostRecord = {};
+  const bridge = def.bridge?.name;
+  if (createsBridge(def) && bridge) {
+    r.createdBridge = bridge;
+    if (networkForwardMode(def) !== 'open') r.firewallTable = firewallTableName(bridge);
+    if (networkNeedsDnsmasq(def)) r.dnsmasq = true;
+  }
+  if ((createsBridge(def) || usesHostBridge(def)) && bridge && def.bandwidth) r.bandwidthOn = bridge;
+  return r;
 }
 
 const registry = new Map<string, { state: NetworkDriverState; refs: number }>();
@@ -283,7 +299,7 @@ export class NetworkDriverState {
           active: true,
           autostart: false,
           floor: { classIds: new ClassIdMap(status.classId), floorSum: status.floorSum },
-          host: await this.readHostRecord(name),
+          host: (await this.readHostRecord(name)) ?? deriveHostRecord(def),
           ports: new Map(),
           addressConnections: [],
         };
@@ -294,11 +310,11 @@ export class NetworkDriverState {
     }
   }
 
-  private async readHostRecord(name: string): Promise<NetworkHostRecord> {
+  private async readHostRecord(name: string): Promise<NetworkHostRecord | undefined> {
     try {
       return JSON.parse(await fs.readFile(this.hostRecordFile(name), 'utf8')) as NetworkHostRecord;
     } catch {
-      return {};
+      return undefined;
     }
   }
 
@@ -903,7 +919,7 @@ export class NetworkDriverState {
   }
 
   /** The plug of a new port (networkAllocatePort's switch on the forward mode). */
-  private choosePlug(obj: NetworkObj, virtualport: NetworkPort['virtualport']): { plug: NetworkPortPlug; poolIndex?: number } {
+  private choosePlug(obj: NetworkObj, virtualport: NetworkPort['virtualport']): { plug: NetworkPortPlug } {
     const def = obj.def;
     const mode = networkForwardMode(def);
     const vpType = virtualport?.type;
@@ -930,7 +946,6 @@ export class NetworkDriverState {
       if (k < 0 || !fwd.address[k]) throw exhausted();
       return {
         plug: { type: 'hostdev-pci', address: fwd.address[k]!, ...(fwd.driver ? { driver: fwd.driver.name } : {}), ...(fwd.managed !== undefined ? { managed: fwd.managed } : {}) },
-        poolIndex: k,
       };
     }
     // bridge without a bridge name, private, vepa, passthrough: macvtap on a pool device.
@@ -950,7 +965,7 @@ export class NetworkDriverState {
       });
     }
     if (k < 0) throw exhausted();
-    return { plug: { type: 'direct', dev: fwd.interface[k]!.dev, mode: mode as DirectMode }, poolIndex: k };
+    return { plug: { type: 'direct', dev: fwd.interface[k]!.dev, mode: mode as DirectMode } };
   }
 
   /**

@@ -199,6 +199,15 @@ describe('network lifecycle on the host', { skip }, () => {
       drv.networkCreateXML(`<network><name>tsvb</name><bridge name='tsvbr-b'/><ip address='10.94.0.2' prefix='24'/></network>`, 0),
       { code: 1, message: 'internal error: Network is already in use by interface tsvbr-a' },
     );
+    // A bridge of that name exists on the host already.
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('ip', ['link', 'add', 'tsvbr-x', 'type', 'bridge']);
+    await assert.rejects(drv.networkCreateXML(`<network><name>tsvx</name><bridge name='tsvbr-x'/><ip address='10.96.0.1' prefix='24'/></network>`, 0), {
+      code: 38,
+      domain: 0,
+      message: 'error creating bridge interface tsvbr-x: File exists',
+    });
+    execFileSync('ip', ['link', 'del', 'tsvbr-x']);
     // A dnsmasq option it refuses: bridge, firewall and addresses are already made by then.
     const before = { links: linkNames(), tables: nftTables() };
     await assert.rejects(

@@ -103,6 +103,18 @@ describe('daemon restart', { skip }, () => {
     await new NetworkDriver(s2).networkDestroy(ref);
   });
 
+  test('a running network without its host record is stopped by what its definition implies', async () => {
+    const s1 = await fx.newState();
+    const ref = await new NetworkDriver(s1).networkCreateXML(XML, 0);
+    const pid = Number(readFileSync(join(fx.runDir, 'network/tsvrs.pid'), 'utf8'));
+    rmSync(join(fx.runDir, 'network/tsvrs.host.json'));
+    const s2 = await fx.newState();
+    await new NetworkDriver(s2).networkDestroy(ref);
+    assert.ok(!linkNames().includes('tsvbr-rs'));
+    assert.ok(!nftTables().some((t) => t.includes('tsvirt')));
+    assert.ok(!processAlive(pid));
+  });
+
   test('one state per directory pair in a process', async () => {
     const opts = { configDir: join(fx.dir, 'etc'), runDir: join(fx.dir, 'run'), privileged: true, autostart: false, warn: () => undefined };
     const a = await NetworkDriverState.open(opts);
