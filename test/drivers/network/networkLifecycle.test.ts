@@ -227,4 +227,33 @@ describe('network lifecycle on the host', { skip }, () => {
     await assert.rejects(drv.networkLookupByName('tsvc'), { code: 43 });
     await drv.networkDestroy(a);
   });
+
+  test('a start failing at its last step (bandwidth) stops the dnsmasq it had started', async (t) => {
+    // Outbound limits need tc's police action; this machine's kernel has none, which makes the
+    // shaping step fail after everything else has been set up.
+    const { execFileSync, spawnSync } = await import('node:child_process');
+    execFileSync('ip', ['link', 'add', 'tsvprobe', 'type', 'bridge']);
+    execFileSync('tc', ['qdisc', 'add', 'dev', 'tsvprobe', 'ingress']);
+    const police = spawnSync('tc', ['filter', 'add', 'dev', 'tsvprobe', 'parent', 'ffff:', 'protocol', 'all', 'u32', 'match', 'u32', '0', '0', 'police', 'rate', '1kbps', 'burst', '1kb', 'drop']);
+    execFileSync('ip', ['link', 'del', 'tsvprobe']);
+    if (police.status === 0) {
+      t.skip('the kernel has the police action: the bandwidth step does not fail here');
+      return;
+    }
+    const dnsmasqBefore = execFileSync('ps', ['-eo', 'args']).toString().split('\n').filter((l) => l.includes(fx.dir)).length;
+    await assert.rejects(
+      drv.networkCreateXML(
+        `<network><name>tsvbw</name><forward mode='nat'/><bridge name='tsvbr-bw'/><bandwidth><outbound average='100'/></bandwidth>
+          <ip address='10.98.0.1' prefix='24'><dhcp><range start='10.98.0.10' end='10.98.0.20'/></dhcp></ip></network>`,
+        0,
+      ),
+      /police/,
+    );
+    assert.ok(fx.runner.lines().some((l) => l.includes('tsvbw.conf')), 'dnsmasq had been started');
+    assert.equal(execFileSync('ps', ['-eo', 'args']).toString().split('\n').filter((l) => l.includes(fx.dir)).length, dnsmasqBefore);
+    assert.ok(!linkNames().includes('tsvbr-bw'));
+    assert.deepEqual(nftTables(), []);
+    assert.equal(sysctl('net/ipv4/ip_forward'), '0');
+    assert.deepEqual(readdirSync(join(fx.runDir, 'network/dnsmasq')).filter((f) => f.startsWith('tsvbw') && !f.endsWith('.leases')), []);
+  });
 });
