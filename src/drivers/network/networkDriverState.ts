@@ -763,8 +763,9 @@ export class NetworkDriverState {
   }
 
   /**
-   * networkStartNetwork. `transient` false: the caller has set obj.def to the live definition
-   * already (createXML); otherwise the live definition is a copy of the persistent one.
+   * networkStartNetwork. With `makeLiveCopy` (virNetworkObjSetDefTransient) the live definition
+   * is a copy of the persistent one, which waits in newDef until the stop; without it the
+   * caller has set obj.def to the live definition already (createXML).
    */
   private async startNetwork(obj: NetworkObj, makeLiveCopy = true): Promise<void> {
     if (obj.active) throw virtError(ErrorNumber.OPERATION_INVALID, NET, 'network is already active', { object: obj.def.name });
