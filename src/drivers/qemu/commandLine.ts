@@ -140,7 +140,7 @@ function smpArg(def: DomainDef): string {
   if (cur !== max) s += `,maxcpus=${max}`;
   if (t) {
     s += `,sockets=${t.sockets}`;
-    if (t.dies > 1) s += `,dies=${t.dies}`;
+    s += `,dies=${t.dies}`;
     s += `,cores=${t.cores},threads=${t.threads}`;
   } else s += `,sockets=${max},cores=1,threads=1`;
   return s;

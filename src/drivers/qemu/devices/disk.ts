@@ -58,8 +58,8 @@ export function diskBlockdevProps(d: DiskDef, nodeIndex: number): { names: DiskN
   const fmt = d.source.format ?? 'raw';
   if (fmt !== 'raw' && fmt !== 'qcow2') throw unsupported(`disk format '${fmt}' is not supported by tsvirt's QEMU driver`, d);
   const format: QemuProps = { 'node-name': names.format, 'read-only': d.readonly === true };
-  if (cache) format.cache = cache;
   if (d.driver?.discard === 'unmap') format.discard = 'unmap';
+  if (cache) format.cache = cache;
   if (d.driver?.detectZeroes && d.driver.detectZeroes !== 'default') format['detect-zeroes'] = d.driver.detectZeroes;
   format.driver = fmt;
   format.file = names.storage;
@@ -123,10 +123,10 @@ export function diskDeviceProps(d: DiskDef, env: DeviceBuildEnv, names: DiskNode
   if (names) p.drive = names.format;
   p.id = alias;
   if (bootindex !== undefined) p.bootindex = bootindex;
-  if (d.serial) p.serial = d.serial;
   if (d.blockio?.logicalBlockSize) p.logical_block_size = d.blockio.logicalBlockSize;
   if (d.blockio?.physicalBlockSize) p.physical_block_size = d.blockio.physicalBlockSize;
   if (writeCache && d.device !== 'cdrom') p['write-cache'] = writeCache;
+  if (d.serial) p.serial = d.serial;
   return p;
 }
 

@@ -20,7 +20,7 @@ export function vncArg(g: GraphicsDef, env: DeviceBuildEnv): string {
   let s: string;
   if (l?.type === 'socket') {
     if (!l.socket) throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.QEMU, 'VNC socket listen has no path');
-    s = `unix:${escapeOpt(l.socket)}`;
+    s = `vnc=unix:${escapeOpt(l.socket)}`;
   } else if (l?.type === 'none') {
     s = 'none';
   } else {

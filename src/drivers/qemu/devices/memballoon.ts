@@ -9,10 +9,10 @@ export function memballoonDeviceProps(b: MemballoonDef, env: DeviceBuildEnv): Qe
   const driver =
     b.model === 'virtio' ? 'virtio-balloon-pci' : b.model === 'virtio-transitional' ? 'virtio-balloon-pci-transitional' : b.model === 'virtio-non-transitional' ? 'virtio-balloon-pci-non-transitional' : undefined;
   if (!driver) throw virtError(ErrorNumber.CONFIG_UNSUPPORTED, ErrorDomain.QEMU, `Memory balloon device type '${b.model}' is not supported by this version of qemu`);
-  const p: QemuProps = { driver, id: aliasOf(b, 'memballoon'), ...addressProps(env.def, b) };
+  const p: QemuProps = { driver, id: aliasOf(b, 'memballoon') };
   if (b.autodeflate !== undefined) p['deflate-on-oom'] = b.autodeflate;
   if (b.freePageReporting !== undefined) p['free-page-reporting'] = b.freePageReporting;
-  return p;
+  return { ...p, ...addressProps(env.def, b) };
 }
 
 export function memballoonCommandLine(b: MemballoonDef, env: DeviceBuildEnv): string[] {

@@ -37,7 +37,7 @@ export function videoDeviceProps(v: VideoDef, env: DeviceBuildEnv, primary: bool
     if (v.model.vram) p.vram_size = v.model.vram * 1024;
     if (v.model.vram64) p.vram64_size_mb = mib(v.model.vram64);
     if (v.model.vgamem) p.vgamem_mb = mib(v.model.vgamem);
-  } else if (t === 'virtio' && v.model.heads && v.model.heads > 1) {
+  } else if (t === 'virtio' && v.model.heads) {
     p.max_outputs = v.model.heads;
   }
   if (t !== 'ramfb') Object.assign(p, addressProps(env.def, v));
