@@ -27,8 +27,8 @@ export function defineLikeTestDriver(xml: string, validate = false): DomainDef {
   return def;
 }
 
-export function dumpxml(def: DomainDef): string {
-  return formatDomainXML(def, { driver: testDomainDefaults });
+export function dumpxml(def: DomainDef, secure = false): string {
+  return formatDomainXML(def, { driver: testDomainDefaults, secure });
 }
 
 /** Real libvirt: define FILE on test:///default and dump it (stdout), or the error (stderr). */
