@@ -8,6 +8,7 @@ import type { ControllerDef } from '../../conf/domain/controller.js';
 import { existsSync } from 'node:fs';
 import type { QemuCaps, QemuMachine } from './capabilities.js';
 import { assignDomainAddresses, machineChipset } from './deviceAddresses.js';
+import { validateInterfaceForDefine } from './devices/interface.js';
 
 /**
  * Where the parser finds probed capabilities. Parsing is synchronous, so the caps must be probed
@@ -84,6 +85,9 @@ export function qemuDomainDefaults(caps: QemuCapsSource): DomainDriverDefaults {
     },
     assignAddresses(def) {
       assignDomainAddresses(def);
+    },
+    deviceValidate(dev) {
+      if (dev.kind === 'interface') validateInterfaceForDefine(dev.def);
     },
   };
 }
