@@ -10,7 +10,7 @@ import { assignDomainAddresses } from './deviceAddresses.js';
 import { findMachine } from './domainDefaults.js';
 import { chrCommandLine } from './devices/chardev.js';
 import { controllerCommandLine, controllersInOrder } from './devices/controller.js';
-import { diskCommandLine } from './devices/disk.js';
+import { diskCommandLine, prepareDiskForStart } from './devices/disk.js';
 import { audioCommandLine, graphicsCommandLine } from './devices/graphics.js';
 import { hostdevCommandLine } from './devices/hostdev.js';
 import { inputCommandLine } from './devices/input.js';
@@ -232,7 +232,10 @@ export function buildQemuCommandLine(def: DomainDef, ctx: CommandLineContext): Q
 
   for (const c of controllersInOrder(d.controllers ?? [])) a.push(...controllerCommandLine(c, env));
   const disks = d.disks ?? [];
-  disks.forEach((k, i) => a.push(...diskCommandLine(k, env, disks.length - i)));
+  disks.forEach((k, i) => {
+    a.push(...diskCommandLine(k, env, disks.length - i));
+    prepareDiskForStart(k, disks.length - i);
+  });
   // a hostdev interface is passed through with the hostdevs, ahead of them
   const netHostdevs = (d.interfaces ?? []).filter((n) => n.type === 'hostdev');
   for (const n of d.interfaces ?? []) if (n.type !== 'hostdev') a.push(...interfaceCommandLine(n, env));

@@ -164,6 +164,15 @@ function addDefaultDevices(def: DomainDef, c: QemuCaps): void {
     const pci0 = controllers.find((x) => x.type === 'pci' && x.index === 0);
     if (!pci0) controllers.push({ type: 'pci', index: 0, model: root });
     else if (!pci0.model) pci0.model = root;
+    else if (pci0.model !== root) {
+      // a PCI controller without index got index 0 (qemuDomainDefValidatePCIController…)
+      throw virtError(
+        ErrorNumber.XML_ERROR,
+        ErrorDomain.QEMU,
+        `The PCI controller with index='0' must be model='${root}' for this machine type, but model='${pci0.model}' was found instead`,
+        { element: 'controller', attribute: 'model', value: pci0.model },
+      );
+    }
   }
   if (controllers.length === 0) delete def.devices.controllers;
 
