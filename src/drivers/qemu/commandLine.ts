@@ -6,7 +6,7 @@ import type { DomainDef } from '../../conf/domain/index.js';
 import { ErrorDomain, ErrorNumber, virtError } from '../../errors/index.js';
 import type { CommandLineContext, DeviceBuildEnv } from './commandLineContext.js';
 import { assignDeviceAliases } from './deviceAliases.js';
-import { assignDomainAddresses } from './deviceAddresses.js';
+import { assignDomainAddresses, machineChipset } from './deviceAddresses.js';
 import { findMachine } from './domainDefaults.js';
 import { chrCommandLine } from './devices/chardev.js';
 import { controllerCommandLine, controllersInOrder } from './devices/controller.js';
@@ -117,7 +117,7 @@ function cpuArg(def: DomainDef): string | undefined {
       // without CPU model probing, host-model runs as the host's CPU (what it expands to on a
       // homogeneous host)
       s = 'host';
-      if (cpu.migratable === false) s += ',migratable=off';
+      if (cpu.migratable !== undefined) s += `,migratable=${cpu.migratable ? 'on' : 'off'}`;
       break;
     case 'maximum':
       s = 'max';
@@ -168,6 +168,30 @@ function rtcArg(def: DomainDef): string {
   const rtc = c.timers.find((t) => t.name === 'rtc');
   if (rtc?.tickpolicy === 'catchup') s += ',driftfix=slew';
   return s;
+}
+
+/** The PIT's lost-tick policy and a missing HPET (qemuBuildClockCommandLine). */
+function timerArgs(def: DomainDef): string[] {
+  const out: string[] = [];
+  for (const t of def.clock.timers) {
+    if (t.name === 'pit' && t.tickpolicy) {
+      if (t.tickpolicy === 'delay' || t.tickpolicy === 'discard') out.push('-global', `kvm-pit.lost_tick_policy=${t.tickpolicy}`);
+      else throw unsupported(`unsupported pit tickpolicy '${t.tickpolicy}'`, { element: 'clock/timer', attribute: 'tickpolicy', value: t.tickpolicy });
+    }
+  }
+  if (def.clock.timers.some((t) => t.name === 'hpet' && t.present === false)) out.push('-no-hpet');
+  return out;
+}
+
+/** <pm>: S3/S4 offered to the guest, on the chipset's power management function. */
+function pmArgs(def: DomainDef): string[] {
+  const pm = def.pm;
+  if (!pm) return [];
+  const dev = machineChipset(def.os.machine) === 'q35' ? 'ICH9-LPC' : 'PIIX4_PM';
+  const out: string[] = [];
+  if (pm.suspendToMem !== undefined) out.push('-global', `${dev}.disable_s3=${pm.suspendToMem ? 0 : 1}`);
+  if (pm.suspendToDisk !== undefined) out.push('-global', `${dev}.disable_s4=${pm.suspendToDisk ? 0 : 1}`);
+  return out;
 }
 
 function bootArg(def: DomainDef): string {
@@ -222,8 +246,10 @@ export function buildQemuCommandLine(def: DomainDef, ctx: CommandLineContext): Q
   a.push('-chardev', `socket,id=charmonitor,path=${escapeOpt(ctx.qmpSocket)},server=on,wait=off`);
   a.push('-mon', 'chardev=charmonitor,id=monitor,mode=control');
   a.push('-rtc', rtcArg(def));
+  a.push(...timerArgs(def));
   a.push('-no-shutdown');
   if (X86.has(def.os.arch) && !def.features.acpi) a.push('-no-acpi');
+  a.push(...pmArgs(def));
   a.push('-boot', bootArg(def));
   if (def.os.kernel) a.push('-kernel', def.os.kernel);
   if (def.os.initrd) a.push('-initrd', def.os.initrd);
