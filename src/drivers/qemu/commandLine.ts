@@ -66,6 +66,31 @@ export function validateDomainForStart(def: DomainDef, caps: CommandLineContext[
       attribute: 'mode',
     });
   }
+  // what tsvirt's command line cannot express is refused, never silently dropped
+  const d = def.devices;
+  for (const [what, list] of [
+    ['tpm', d.tpms],
+    ['redirdev', d.redirdevs],
+    ['hub', d.hubs],
+    ['panic', d.panics],
+  ] as const) {
+    if (list?.length) throw unsupported(`${what} devices are not supported by tsvirt's QEMU driver`, { element: what });
+  }
+  if (d.iommu) throw unsupported("iommu devices are not supported by tsvirt's QEMU driver", { element: 'iommu' });
+  if (d.vsock) throw unsupported("vsock devices are not supported by tsvirt's QEMU driver", { element: 'vsock' });
+  if (def.cpu?.numa?.length) throw unsupported("guest NUMA topology is not supported by tsvirt's QEMU driver", { element: 'cpu/numa' });
+  const mb = def.memoryBacking;
+  if (mb?.hugepages) throw unsupported("huge page backed memory is not supported by tsvirt's QEMU driver", { element: 'memoryBacking/hugepages' });
+  if (mb?.source && mb.source !== 'anonymous') {
+    throw unsupported(`memory source type '${mb.source}' is not supported by tsvirt's QEMU driver`, { element: 'memoryBacking/source', value: mb.source });
+  }
+  if (mb?.access === 'shared') throw unsupported("shared guest memory is not supported by tsvirt's QEMU driver", { element: 'memoryBacking/access' });
+  for (const k of d.disks ?? []) {
+    if (k.iotune && Object.keys(k.iotune).length) {
+      throw unsupported(`disk I/O throttling (<iotune>) of disk '${k.target.dev}' is not supported by tsvirt's QEMU driver`, { element: 'disk/iotune' });
+    }
+    if (k.transient) throw unsupported(`transient disk '${k.target.dev}' is not supported by tsvirt's QEMU driver`, { element: 'disk/transient' });
+  }
   const seen = new Set<string>();
   for (const g of def.devices.graphics ?? []) {
     if (seen.has(g.type)) throw unsupported('only 1 graphics device of each type (sdl, vnc, spice, headless, dbus) is supported', { element: 'graphics' });
@@ -238,7 +263,7 @@ export function buildQemuCommandLine(def: DomainDef, ctx: CommandLineContext): Q
   }
   a.push('-m', String(def.memory / 1024));
   if (ramId) a.push('-object', jsonArg({ 'qom-type': 'memory-backend-ram', id: ramId, size: def.memory * 1024 }));
-  a.push('-overcommit', 'mem-lock=off');
+  a.push('-overcommit', `mem-lock=${def.memoryBacking?.locked ? 'on' : 'off'}`);
   a.push('-smp', smpArg(def));
   a.push('-uuid', def.uuid);
   if (!(d.graphics ?? []).length) a.push('-display', 'none');
@@ -279,7 +304,6 @@ export function buildQemuCommandLine(def: DomainDef, ctx: CommandLineContext): Q
   for (const h of d.hostdevs ?? []) a.push(...hostdevCommandLine(h, env));
   if (d.memballoon) a.push(...memballoonCommandLine(d.memballoon, env));
   for (const r of d.rngs ?? []) a.push(...rngCommandLine(r, env));
-  if ((d.panics ?? []).length) throw unsupported('panic devices are not supported by tsvirt', { element: 'panic' });
   a.push('-msg', 'timestamp=on');
 
   const binary = d.emulator ?? caps.binary;

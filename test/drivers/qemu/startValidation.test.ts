@@ -186,3 +186,25 @@ test('a hotplugged NIC and disk get the next free slots and the next aliases', (
   assert.deepEqual((disk.def as { address?: unknown }).address, { type: 'pci', domain: 0, bus: 0, slot: 5, function: 0 });
   assert.equal((disk.def as { alias?: string }).alias, 'virtio-disk2');
 });
+
+test('what the command line cannot express is refused at start, not dropped', () => {
+  const cases: [string, string, string][] = [
+    [domain(`<tpm model='tpm-tis'><backend type='emulator' version='2.0'/></tpm>`), '', "unsupported configuration: tpm devices are not supported by tsvirt's QEMU driver"],
+    [domain('', `<memoryBacking><hugepages/></memoryBacking>`), '', "unsupported configuration: huge page backed memory is not supported by tsvirt's QEMU driver"],
+    [
+      domain(`<disk type='file'><source file='/tmp/a.img'/><target dev='vda' bus='virtio'/><iotune><total_bytes_sec>1000</total_bytes_sec></iotune></disk>`),
+      '',
+      "unsupported configuration: disk I/O throttling (<iotune>) of disk 'vda' is not supported by tsvirt's QEMU driver",
+    ],
+  ];
+  for (const [xml, , message] of cases) {
+    const def = defineFixture(xml);
+    rejects(() => validateDomainForStart(def, fixtureCaps), ErrorNumber.CONFIG_UNSUPPORTED, ErrorDomain.QEMU, message);
+  }
+});
+
+test('locked guest memory is asked of QEMU', () => {
+  const def = defineFixture(domain('', `<memoryBacking><locked/></memoryBacking>`));
+  const args = buildQemuCommandLine(def, fixtureContext(def)).args;
+  assert.equal(args[args.indexOf('-overcommit') + 1], 'mem-lock=on');
+});
