@@ -4,7 +4,7 @@
 import type { DiskDef } from '../../../conf/domain/disk.js';
 import { ErrorDomain, ErrorNumber, virtError } from '../../../errors/index.js';
 import type { DeviceBuildEnv } from '../commandLineContext.js';
-import { machineChipset } from '../deviceAddresses.js';
+import { controllerAlias } from '../deviceAliases.js';
 import { addressProps, aliasOf, deviceArgs, jsonArg, type QemuProps } from './qemuProps.js';
 
 function unsupported(detail: string, disk?: DiskDef): Error {
@@ -76,10 +76,8 @@ function driveBus(d: DiskDef, env: DeviceBuildEnv): QemuProps {
     case 'ide':
       return { bus: `ide.${a.bus}`, unit: a.unit };
     case 'sata': {
-      // Q35's own AHCI (controller 0) is the bus QEMU calls 'ide'
-      if (a.controller === 0 && machineChipset(env.def.os.machine) === 'q35') return { bus: `ide.${a.unit}` };
       const cont = env.def.devices.controllers?.find((c) => c.type === 'sata' && c.index === a.controller);
-      return { bus: `${cont?.alias ?? `sata${a.controller}`}.${a.unit}` };
+      return { bus: `${cont?.alias ?? controllerAlias({ type: 'sata', index: a.controller }, env.def.os.machine)}.${a.unit}` };
     }
     case 'scsi': {
       const cont = env.def.devices.controllers?.find((c) => c.type === 'scsi' && c.index === a.controller);
