@@ -32,6 +32,8 @@ export interface ServerOptions {
 export interface ListenOptions {
   /** Every connection from this listener is read-only (libvirt-sock-ro). */
   readonly?: boolean;
+  /** Authentication scheme of this listener (auth_unix_rw, auth_tcp, …): 'none' or 'polkit'. */
+  auth?: string;
 }
 
 export interface UnixListenOptions extends ListenOptions {
@@ -87,6 +89,7 @@ export class Server {
     const conn = new ServerConnection(stream, {
       id: this.nextId++,
       readonly: opts.readonly ?? false,
+      auth: opts.auth,
       identity: opts.identity,
       maxRequests: this.opts.maxClientRequests,
       maxQueuedMessages: this.opts.maxQueuedMessages,
@@ -120,7 +123,7 @@ export class Server {
           this.log.warn(`cannot identify client on ${path}: ${(err as Error).message}`);
         }
       }
-      this.accept(sock, { readonly: opts.readonly, identity });
+      this.accept(sock, { readonly: opts.readonly, auth: opts.auth, identity });
     });
     const mode = opts.mode ?? 0o700;
     // The socket is created with these permissions, never wider for an instant.
@@ -144,7 +147,7 @@ export class Server {
   async listenTcp(host: string, port: number, opts: ListenOptions = {}): Promise<net.AddressInfo> {
     const server = net.createServer((sock) => {
       sock.setNoDelay(true);
-      this.accept(sock, { readonly: opts.readonly, identity: tcpIdentity(sock, 'tcp') });
+      this.accept(sock, { readonly: opts.readonly, auth: opts.auth, identity: tcpIdentity(sock, 'tcp') });
     });
     await listen(server, { host, port }, `${host}:${port}`);
     this.listeners.push({ server, unixPath: null });
@@ -185,7 +188,7 @@ export class Server {
           return;
         }
         sock.write(Buffer.from([1]));
-        this.accept(sock, { readonly: opts.readonly, identity });
+        this.accept(sock, { readonly: opts.readonly, auth: opts.auth, identity });
       },
     );
     server.on('tlsClientError', (err) => this.log.info(`TLS handshake failed: ${err.message}`));

@@ -43,7 +43,7 @@ export interface Reply {
   codec: Codec<any>;
   value: unknown;
   /** Runs once the reply is written (e.g. start pumping a stream). */
-  then?: () => void;
+  afterSend?: () => void;
   /** Close the connection after this reply (CONNECT_CLOSE). */
   close?: boolean;
 }
@@ -66,6 +66,8 @@ export interface ServerConnectionOptions {
   id?: number;
   /** Accepted on a read-only socket. */
   readonly?: boolean;
+  /** The listener's authentication scheme ('none', 'polkit', 'sasl'); programs enforce it. */
+  auth?: string;
   identity?: ClientIdentity;
   /** Calls in flight before the connection stops reading (libvirtd: max_client_requests 5). */
   maxRequests?: number;
@@ -85,6 +87,7 @@ const key = (prog: number, vers: number): string => `${prog >>> 0}/${vers >>> 0}
 export class ServerConnection extends EventEmitter {
   readonly id: number;
   readonly readonly: boolean;
+  readonly auth: string;
   readonly identity: ClientIdentity;
   /** Program-specific state of this client (the remote program's session lives here). */
   readonly programs = new Map<string, ServerProgram>();
@@ -96,6 +99,8 @@ export class ServerConnection extends EventEmitter {
   private readonly maxQueued: number;
   private readonly log: Logger;
   private inFlight = 0;
+  /** Calls read while max_client_requests were in flight (one socket read's worth at most). */
+  private readonly held: { h: MessageHeader; payload: Buffer }[] = [];
   private paused = false;
   private closing = false;
   private closed = false;
@@ -107,6 +112,7 @@ export class ServerConnection extends EventEmitter {
     super();
     this.id = opts.id ?? 0;
     this.readonly = opts.readonly ?? false;
+    this.auth = opts.auth ?? 'none';
     this.identity = opts.identity ?? { transport: 'stream', uid: null, gid: null, pid: null, address: '', x509dname: null };
     this.maxRequests = Math.max(1, opts.maxRequests ?? 5);
     this.maxQueued = Math.max(1, opts.maxQueuedMessages ?? 1024);
@@ -211,6 +217,15 @@ export class ServerConnection extends EventEmitter {
       this.sendError(h, rpcError('Unable to receive file descriptors: not supported'));
       return;
     }
+    if (this.inFlight >= this.maxRequests) {
+      this.held.push({ h, payload });
+      this.updateReading();
+      return;
+    }
+    this.run(program, h, payload);
+  }
+
+  private run(program: ServerProgram, h: MessageHeader, payload: Buffer): void {
     this.inFlight++;
     this.updateReading();
     let p: Promise<Reply>;
@@ -234,6 +249,11 @@ export class ServerConnection extends EventEmitter {
 
   private finishCall(): void {
     this.inFlight--;
+    const next = this.held.shift();
+    if (next && !this.closed) {
+      const program = this.programs.get(key(next.h.prog, next.h.vers));
+      if (program) this.run(program, next.h, next.payload);
+    }
     this.updateReading();
   }
 
@@ -248,7 +268,7 @@ export class ServerConnection extends EventEmitter {
       return;
     }
     this.write(frame);
-    reply.then?.();
+    reply.afterSend?.();
     if (reply.close) this.closeGracefully();
   }
 
@@ -295,7 +315,7 @@ export class ServerConnection extends EventEmitter {
   /** Stops reading while too many calls are in flight or the client is not reading replies. */
   private updateReading(): void {
     if (this.closed) return;
-    const stop = this.inFlight >= this.maxRequests || this.stream.writableNeedDrain;
+    const stop = this.inFlight >= this.maxRequests || this.held.length > 0 || this.stream.writableNeedDrain;
     if (stop && !this.paused) {
       this.paused = true;
       this.stream.pause();
@@ -332,6 +352,7 @@ export class ServerConnection extends EventEmitter {
     this.closed = true;
     this.keepalive.stop();
     this.queue.length = 0;
+    this.held.length = 0;
     const err = rpcError('connection closed');
     for (const st of this.streams.values()) st.connectionClosed(err);
     this.streams.clear();
