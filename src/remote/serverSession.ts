@@ -370,14 +370,12 @@ export class RemoteSession implements ServerProgram {
       codec: x.xdrVoid,
       value: undefined,
       afterSend: () => {
+        // Client data to the console, console data to the client; the client's end finishes
+        // the console, and the console's end (or failure) finishes the client's stream.
         source.pipe(st);
         st.pipe(source);
-        const stop = (err?: Error | null) => {
-          if (err) st.destroy(err);
-          source.destroy();
-        };
-        source.once('error', stop);
-        st.once('error', () => source.destroy());
+        source.on('error', (err: Error) => st.destroy(err));
+        st.on('error', () => source.destroy());
         st.once('close', () => source.destroy());
       },
     };

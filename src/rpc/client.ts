@@ -169,7 +169,7 @@ export class RpcClient extends EventEmitter {
       await this.call(prog, vers, proc, argsCodec, args, x.xdrVoid, opts);
     } catch (err) {
       this.streams.delete(serial);
-      st.connectionClosed(err as Error);
+      st.discard();
       throw err;
     }
     return st;

@@ -325,7 +325,10 @@ export class ServerConnection extends EventEmitter {
     }
   }
 
-  /** A stream for the call `h` (replies and data share its proc and serial). */
+  /**
+   * A stream for the call `h` (replies and data share its proc and serial). The client's end
+   * is answered when the caller ends the stream (once its source has finished).
+   */
   createStream(h: MessageHeader): RpcStream {
     const st = new RpcStream(
       { prog: h.prog, vers: h.vers, proc: h.proc, serial: h.serial },
@@ -333,6 +336,7 @@ export class ServerConnection extends EventEmitter {
       () => {
         if (this.streams.get(h.serial) === st) this.streams.delete(h.serial);
       },
+      { answerEnd: false },
     );
     this.streams.set(h.serial, st);
     return st;

@@ -27,16 +27,23 @@ export class RpcStream extends Duplex {
   private sentEnd = false;
   private gotEnd = false;
 
+  private readonly answerEnd: boolean;
+
   /**
    * @param send writes one frame to the connection; returns false when the connection is gone.
    * @param onDone called once when the stream is finished both ways or failed, to unregister it.
+   * @param opts.answerEnd answer the peer's end with ours at once (the client side). A server
+   *   passes false and ends its side when what feeds it has finished, as libvirtd answers only
+   *   after virStreamFinish.
    */
   constructor(
     readonly target: StreamTarget,
     private readonly send: (frame: Buffer) => boolean,
     private readonly onDone: () => void,
+    opts: { answerEnd?: boolean } = {},
   ) {
     super({ allowHalfOpen: true });
+    this.answerEnd = opts.answerEnd ?? true;
   }
 
   private header(status: number): MessageHeader {
@@ -94,8 +101,7 @@ export class RpcStream extends Duplex {
         this.gotEnd = true;
         this.push(null);
         // The receiver of the end answers with its own end.
-        this.sendEnd();
-        if (!this.writableEnded) this.end();
+        if (this.answerEnd && !this.writableEnded) this.end();
         this.maybeDone();
         return;
       case MessageStatus.ERROR: {
@@ -121,6 +127,14 @@ export class RpcStream extends Duplex {
     this.sentEnd = true;
     this.gotEnd = true;
     this.destroy(err);
+  }
+
+  /** The call that was to open the stream failed: there is nothing to tell the peer. */
+  discard(): void {
+    if (this.destroyed) return;
+    this.sentEnd = true;
+    this.gotEnd = true;
+    this.destroy();
   }
 
   private maybeDone(): void {
