@@ -214,6 +214,39 @@ describe('server core: answers to bad input (§1.9)', { skip }, () => {
     c.close();
   });
 
+  test('legacy registrations (105, 167): lifecycle messages 107 without callbackID', async () => {
+    const c = await opened(px.socket);
+    c.call(Proc.CONNECT_DOMAIN_EVENT_REGISTER, undefined, 1);
+    const r = await c.next();
+    assert.deepEqual(x.decode(P.ConnectDomainEventRegisterRet, r!.payload), { cb_registered: 1 });
+    c.call(Proc.CONNECT_DOMAIN_EVENT_REGISTER_ANY, { eventID: 0 }, 2);
+    assert.equal(errorOf(await c.next()).message, 'internal error: domain event 0 already registered');
+    c.call(Proc.CONNECT_DOMAIN_EVENT_REGISTER_ANY, { eventID: 1 }, 3);
+    assert.equal((await c.next())!.header.status, MessageStatus.OK);
+    const d = await RemoteDriver.open(px.uri());
+    const name = `rpc-legacy-${process.pid}`;
+    const dom = await d.domainDefineXML(`<domain type='test'><name>${name}</name><memory>65536</memory><os><type>hvm</type></os></domain>`, 0);
+    const m = await c.next();
+    assert.equal(m!.header.type, MessageType.MESSAGE);
+    assert.equal(m!.header.proc, Proc.DOMAIN_EVENT_LIFECYCLE);
+    assert.equal(m!.header.serial, 1);
+    const body = x.decode(P.DomainEventLifecycleMsg, m!.payload, 0, m!.payload.length, true);
+    assert.deepEqual([body.dom.name, body.event, body.detail], [name, 0, 0]);
+    await d.domainUndefine(dom, 0);
+    await d.close();
+    c.call(Proc.CONNECT_DOMAIN_EVENT_DEREGISTER, undefined, 4);
+    let next = await c.next();
+    while (next!.header.type === MessageType.MESSAGE) next = await c.next(); // the undefine event
+    assert.deepEqual(x.decode(P.ConnectDomainEventDeregisterRet, next!.payload), { cb_registered: 0 });
+    c.call(Proc.CONNECT_DOMAIN_EVENT_DEREGISTER_ANY, { eventID: 0 }, 5);
+    assert.equal(errorOf(await c.next()).message, 'internal error: domain event 0 not registered');
+    c.call(Proc.CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, { callbackID: 123456 }, 6);
+    assert.equal(errorOf(await c.next()).message, 'internal error: callback 123456 not registered');
+    c.call(Proc.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, { eventID: 27, dom: null }, 7);
+    assert.equal(errorOf(await c.next()).message, 'internal error: unsupported event ID 27');
+    c.close();
+  });
+
   test('the access hook sees the unix peer (SO_PEERCRED uid/gid/pid)', async () => {
     const c = await opened(px.socket);
     c.call(Proc.CONNECT_GET_TYPE, undefined, 1);
@@ -346,6 +379,25 @@ describe('server core: authentication, access control, limits', { skip }, () => 
       await good.close();
     } finally {
       await px.close();
+    }
+  });
+
+  test('close callback: the server tells its client (362) when its driver connection goes away', async () => {
+    const own = await startLibvirtd({ tag: 'rpc' });
+    const px = await startProxy(own);
+    try {
+      const d = await RemoteDriver.open(px.uri());
+      const reasons: number[] = [];
+      await d.registerCloseCallback((r) => reasons.push(r));
+      await own.kill(); // the proxy's upstream connection sees EOF
+      const end = Date.now() + 5000;
+      while (reasons.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(reasons, [1]); // VIR_CONNECT_CLOSE_REASON_EOF, relayed by the server
+      assert.equal(await d.isAlive(), true); // our own connection to tsvirt is still up
+      await d.close();
+    } finally {
+      await px.close();
+      await own.stop();
     }
   });
 });
