@@ -324,7 +324,14 @@ export class RemoteDriver implements Driver {
 
   // ---------------------------------------------------------------- connection API
 
+  /** The URI this connection was opened with (as libvirt's client answers virConnectGetURI, without a call). */
   async getURI(): Promise<string> {
+    if (this.userClosed) throw virtError(ErrorNumber.INVALID_CONN, ErrorDomain.NONE, 'virConnectGetURI');
+    return formatConnectURI(parseConnectURI(this.uri));
+  }
+
+  /** The URI the server says it opened (CONNECT_GET_URI), e.g. after connecting with remote://. */
+  async getServerURI(): Promise<string> {
     return (await this.call(Proc.CONNECT_GET_URI, undefined)).uri;
   }
   async getType(): Promise<string> {

@@ -217,6 +217,8 @@ export function string(max = 0xffffffff): Codec<string> {
       return 4 + n + pad4(n);
     },
     encode(s, v) {
+      if (typeof v !== 'string') throw new XdrError(`not a string: ${v}`);
+      // One pass: write the bytes, then the length in front of them.
       const n = s.buf.write(v, s.pos + 4, 'utf8');
       if (n > max) throw new XdrError(`string length ${n} over its limit ${max}`);
       s.buf.writeUInt32BE(n, s.pos);
@@ -225,9 +227,10 @@ export function string(max = 0xffffffff): Codec<string> {
     },
     decode(s) {
       const n = readLength(s, max, 'string', 1);
-      need(s, n + pad4(n));
+      const padded = n + pad4(n);
+      need(s, padded);
       const v = s.buf.toString('utf8', s.pos, s.pos + n);
-      s.pos += n + pad4(n);
+      s.pos += padded;
       return v;
     },
   };
@@ -275,20 +278,50 @@ export function opaque(max = 0xffffffff): Codec<Buffer> {
   };
 }
 
+const HEX_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) {
+  HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
+  HEX_VALUE['0123456789ABCDEF'.charCodeAt(i)] = i;
+}
+const BYTE_HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** Writes the 16 bytes of a UUID given as 32 hex digits with or without the four dashes. */
+function writeUuid(buf: Buffer, pos: number, v: string): void {
+  const dashed = v.length === 36;
+  if (!dashed && v.length !== 32) throw new XdrError(`not a UUID: '${v}'`);
+  let j = 0;
+  for (let i = 0; i < 16; i++) {
+    if (dashed && (j === 8 || j === 13 || j === 18 || j === 23)) {
+      if (v.charCodeAt(j) !== 45) throw new XdrError(`not a UUID: '${v}'`);
+      j++;
+    }
+    const hi = HEX_VALUE[v.charCodeAt(j)] ?? -1;
+    const lo = HEX_VALUE[v.charCodeAt(j + 1)] ?? -1;
+    if (hi < 0 || lo < 0) throw new XdrError(`not a UUID: '${v}'`);
+    buf[pos + i] = (hi << 4) | lo;
+    j += 2;
+  }
+}
+
 /** A UUID as opaque[16] on the wire and its canonical lowercase text in JavaScript. */
 export const uuid: Codec<string> = fixedCodec(
   16,
   (s, v) => {
-    const hex = v.replace(/-/g, '');
-    if (hex.length !== 32 || !/^[0-9a-fA-F]{32}$/.test(hex)) throw new XdrError(`not a UUID: '${v}'`);
-    s.buf.write(hex, s.pos, 'hex');
+    if (typeof v !== 'string') throw new XdrError(`not a UUID: ${v}`);
+    writeUuid(s.buf, s.pos, v);
     s.pos += 16;
   },
   (s) => {
     need(s, 16);
-    const h = s.buf.toString('hex', s.pos, s.pos + 16);
+    const b = s.buf;
+    const p = s.pos;
     s.pos += 16;
-    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+    let out = '';
+    for (let i = 0; i < 16; i++) {
+      if (i === 4 || i === 6 || i === 8 || i === 10) out += '-';
+      out += BYTE_HEX[b[p + i]!];
+    }
+    return out;
   },
 );
 
@@ -416,11 +449,17 @@ export function optional<T>(inner: Codec<T>): Codec<T | null> {
 
 export type Field = readonly [name: string, codec: Codec<any>];
 
-/** struct { ... }: the fields in order, as a plain object with the .x field names. */
+function missingField(name: string): never {
+  throw new XdrError(`field '${name}' missing`);
+}
+
+/**
+ * struct { ... }: the fields in order, as a plain object with the .x field names. The three
+ * functions are compiled once per struct (straight-line code, object literals of one shape),
+ * which keeps per-message cost low for lists of thousands of structs.
+ */
 export function struct<T>(fields: readonly Field[]): Codec<T> {
-  const names = fields.map((f) => f[0]);
   const codecs = fields.map((f) => f[1]);
-  const n = fields.length;
   let fixed = 0;
   for (const c of codecs) {
     if (c.fixed < 0) {
@@ -429,30 +468,33 @@ export function struct<T>(fields: readonly Field[]): Codec<T> {
     }
     fixed += c.fixed;
   }
-  return {
-    fixed,
-    size(v) {
-      if (fixed >= 0) return fixed;
-      const o = v as Record<string, unknown>;
-      let t = 0;
-      for (let i = 0; i < n; i++) t += codecs[i]!.size(o[names[i]!]);
-      return t;
-    },
-    encode(s, v) {
-      const o = v as Record<string, unknown>;
-      for (let i = 0; i < n; i++) {
-        const val = o[names[i]!];
-        if (val === undefined && codecs[i]!.fixed !== 0) throw new XdrError(`field '${names[i]}' missing`);
-        codecs[i]!.encode(s, val);
-      }
-    },
-    decode(s) {
-      if (fixed > 0) need(s, fixed);
-      const o: Record<string, unknown> = {};
-      for (let i = 0; i < n; i++) o[names[i]!] = codecs[i]!.decode(s);
-      return o as T;
-    },
-  };
+  const prop = (i: number) => `v[${JSON.stringify(fields[i]![0])}]`;
+  const sizeParts: string[] = [];
+  let fixedPart = 0;
+  fields.forEach((f, i) => {
+    if (f[1].fixed >= 0) fixedPart += f[1].fixed;
+    else sizeParts.push(`c[${i}].size(${prop(i)})`);
+  });
+  const encodeBody = fields
+    .map((f, i) => {
+      const check = f[1].fixed === 0 ? '' : `if (${prop(i)} === undefined) missing(${JSON.stringify(f[0])}); `;
+      return `${check}c[${i}].encode(s, ${prop(i)});`;
+    })
+    .join('\n');
+  const decodeBody = `return {${fields.map((f, i) => `${JSON.stringify(f[0])}: c[${i}].decode(s)`).join(', ')}};`;
+  const make = new Function(
+    'c',
+    'missing',
+    'need',
+    'fixed',
+    `return {
+      fixed,
+      size(v) { return ${fixed >= 0 ? fixed : [String(fixedPart), ...sizeParts].join(' + ')}; },
+      encode(s, v) { ${encodeBody} },
+      decode(s) { ${fixed > 0 ? 'need(s, fixed);' : ''} ${decodeBody} },
+    };`,
+  ) as (c: Codec<any>[], missing: (n: string) => never, needFn: typeof need, fixed: number) => Codec<T>;
+  return make(codecs, missingField, need, fixed);
 }
 
 /** One arm of a union: the field it fills, or null for `void`. */

@@ -47,7 +47,8 @@ describe('remote driver against a real libvirtd', { skip }, () => {
     assert.equal(await conn.getVersion(), 2);
     assert.equal(await conn.getLibVersion(), 9000000);
     assert.ok((await conn.getHostname()).length > 0);
-    assert.equal(await conn.getURI(), 'test:///default');
+    assert.equal(await conn.getURI(), lvd.uri('test', '/default'));
+    assert.equal(await conn.getServerURI(), 'test:///default');
     assert.match(await conn.getCapabilities(), /<capabilities>/);
     const ni = await conn.nodeGetInfo();
     assert.equal(ni.model, 'i686');
