@@ -44,7 +44,7 @@ export interface LibvirtdOptions {
   config?: string;
   /** Pass --listen (TCP/TLS listeners configured in `config`). */
   listen?: boolean;
-  /** Milliseconds to wait for the socket (default 20000). */
+  /** Milliseconds to wait for the socket (default 20 s; 10 min in 'system' mode, which may wait for the lock). */
   timeout?: number;
 }
 
@@ -102,6 +102,7 @@ export async function startLibvirtd(opts: LibvirtdOptions = {}): Promise<Private
     };
     spawnOpts = { uid: user.uid, gid: user.gid };
   } else {
+    // Whatever the config says, the sockets stay where libvirt's clients look for them.
     writeFileSync(confPath, opts.config ?? '');
     socket = '/run/libvirt/libvirt-sock';
     roSocket = '/run/libvirt/libvirt-sock-ro';
@@ -117,14 +118,17 @@ export async function startLibvirtd(opts: LibvirtdOptions = {}): Promise<Private
     closeSync(fd);
     child = c;
     exited = new Promise((r) => c.once('exit', () => r()));
-    const deadline = Date.now() + (opts.timeout ?? 20000);
+    const deadline = Date.now() + (opts.timeout ?? (mode === 'system' ? 600000 : 20000));
     let exitedEarly = false;
     c.once('exit', () => {
       exitedEarly = true;
     });
+    // The system daemon writes /run/libvirtd.pid: wait for our pid there, so a daemon someone
+    // else left running is never mistaken for ours.
+    const ours = () => mode === 'session' || (existsSync('/run/libvirtd.pid') && readFileSync('/run/libvirtd.pid', 'utf8').trim() === String(c.pid));
     while (Date.now() < deadline) {
       if (exitedEarly) throw new Error(`libvirtd exited early: ${readFileSync(logPath, 'utf8').slice(-2000)}`);
-      if (existsSync(socket) && (await canConnect(socket))) return;
+      if (ours() && existsSync(socket) && (await canConnect(socket))) return;
       await new Promise((r) => setTimeout(r, 50));
     }
     c.kill('SIGKILL');
