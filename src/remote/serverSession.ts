@@ -66,6 +66,18 @@ interface DomainCallback {
 }
 
 const AUTH_PROCS = new Set<number>([Proc.AUTH_LIST, Proc.AUTH_SASL_INIT, Proc.AUTH_SASL_START, Proc.AUTH_SASL_STEP, Proc.AUTH_POLKIT]);
+const BARRIER_PROCS = new Set<number>([...AUTH_PROCS, Proc.CONNECT_OPEN, Proc.CONNECT_CLOSE]);
+
+/** The body libvirtd sends when a call failed without reporting an error. */
+function noErrorSet(): VirtError {
+  return new VirtError({
+    code: ErrorNumber.INTERNAL_ERROR,
+    domain: ErrorDomain.RPC,
+    message: 'Library function returned error but did not set virError',
+    int1: 0,
+    int2: 0,
+  });
+}
 
 /** libvirtd's refusal text: "authentication failed: authentication failed". */
 function authFailed(): VirtError {
@@ -84,6 +96,12 @@ export class RemoteSession implements ServerProgram {
   private readonly networkCallbacks = new Map<number, number>();
   private closeCallback: CloseCallback | null = null;
   private ended = false;
+  /**
+   * A call that changes the connection's state (CONNECT_OPEN, AUTH_*, CONNECT_CLOSE) holds back
+   * the calls that arrive after it, so a client that pipelines gets them answered as if it had
+   * waited (and in order).
+   */
+  private barrier: Promise<unknown> | null = null;
   private readonly log: Logger;
   private readonly nextCallbackId: () => number;
 
@@ -113,7 +131,20 @@ export class RemoteSession implements ServerProgram {
     return this.driver !== null;
   }
 
-  async dispatch(conn: ServerConnection, h: MessageHeader, payload: Buffer): Promise<Reply> {
+  dispatch(conn: ServerConnection, h: MessageHeader, payload: Buffer): Promise<Reply> {
+    const run = () => this.dispatchNow(conn, h, payload);
+    const p = this.barrier ? this.barrier.then(run, run) : run();
+    if (BARRIER_PROCS.has(h.proc)) {
+      const b: Promise<unknown> = p.catch(() => {});
+      this.barrier = b;
+      void b.then(() => {
+        if (this.barrier === b) this.barrier = null;
+      });
+    }
+    return p;
+  }
+
+  private async dispatchNow(conn: ServerConnection, h: MessageHeader, payload: Buffer): Promise<Reply> {
     const info = P.procedures[h.proc];
     if (!info || info.message) throw rpcError(`unknown procedure: ${h.proc}`);
     if (!this.authenticated && !AUTH_PROCS.has(h.proc)) throw rpcError('authentication required');
@@ -219,7 +250,9 @@ export class RemoteSession implements ServerProgram {
   }
 
   private async authPolkit(): Promise<P.AuthPolkitRet> {
-    if (this.conn.auth !== 'polkit') throw authFailed();
+    // libvirtd refuses this on a non-polkit socket without setting an error: its reply is the
+    // generic body for "no error set".
+    if (this.conn.auth !== 'polkit') throw noErrorSet();
     if (this.authenticated) return { complete: 1 };
     const ok = this.conn.identity.uid === 0 || (this.opts.polkitCheck ? await this.opts.polkitCheck(this.conn.identity) : false);
     if (!ok) {
@@ -297,7 +330,7 @@ export class RemoteSession implements ServerProgram {
 
   private async deregisterDomainEvent(driver: Driver, callbackID: number): Promise<void> {
     const cb = this.domainCallbacks.get(callbackID);
-    if (!cb || cb.legacy) throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.RPC, `callback ${callbackID} not registered`);
+    if (!cb || cb.legacy) throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.RPC, `domain event callback ${callbackID} not registered`);
     this.domainCallbacks.delete(callbackID);
     await driver.domainEventDeregisterAny(cb.driverId);
   }
@@ -310,9 +343,6 @@ export class RemoteSession implements ServerProgram {
   private async registerLegacy(driver: Driver, eventId: number): Promise<void> {
     if (!Number.isInteger(eventId) || eventId < 0 || eventId > LAST_DOMAIN_EVENT) {
       throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.RPC, `unsupported event ID ${eventId}`);
-    }
-    if (this.legacyFor(eventId) !== undefined) {
-      throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.RPC, `domain event ${eventId} already registered`);
     }
     await this.registerDomainEvent(driver, eventId, null, true);
   }
@@ -339,7 +369,7 @@ export class RemoteSession implements ServerProgram {
 
   private async deregisterNetworkEvent(driver: Driver, callbackID: number): Promise<void> {
     const driverId = this.networkCallbacks.get(callbackID);
-    if (driverId === undefined) throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.RPC, `callback ${callbackID} not registered`);
+    if (driverId === undefined) throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.RPC, `network event callback ${callbackID} not registered`);
     this.networkCallbacks.delete(callbackID);
     await driver.networkEventDeregisterAny(driverId);
   }

@@ -220,7 +220,7 @@ describe('server core: answers to bad input (§1.9)', { skip }, () => {
     const r = await c.next();
     assert.deepEqual(x.decode(P.ConnectDomainEventRegisterRet, r!.payload), { cb_registered: 1 });
     c.call(Proc.CONNECT_DOMAIN_EVENT_REGISTER_ANY, { eventID: 0 }, 2);
-    assert.equal(errorOf(await c.next()).message, 'internal error: domain event 0 already registered');
+    assert.equal(errorOf(await c.next()).message, 'invalid argument: event callback already tracked');
     c.call(Proc.CONNECT_DOMAIN_EVENT_REGISTER_ANY, { eventID: 1 }, 3);
     assert.equal((await c.next())!.header.status, MessageStatus.OK);
     const d = await RemoteDriver.open(px.uri());
@@ -241,7 +241,7 @@ describe('server core: answers to bad input (§1.9)', { skip }, () => {
     c.call(Proc.CONNECT_DOMAIN_EVENT_DEREGISTER_ANY, { eventID: 0 }, 5);
     assert.equal(errorOf(await c.next()).message, 'internal error: domain event 0 not registered');
     c.call(Proc.CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, { callbackID: 123456 }, 6);
-    assert.equal(errorOf(await c.next()).message, 'internal error: callback 123456 not registered');
+    assert.equal(errorOf(await c.next()).message, 'internal error: domain event callback 123456 not registered');
     c.call(Proc.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, { eventID: 27, dom: null }, 7);
     assert.equal(errorOf(await c.next()).message, 'internal error: unsupported event ID 27');
     c.close();
