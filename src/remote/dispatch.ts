@@ -152,14 +152,3 @@ export const handlers: Handlers = {
     return { pools: a.need_results ? pools : [], ret: pools.length };
   },
 };
-
-/**
- * Read-only refusals that depend on flags, not the function (libvirt's public API checks these
- * itself): the secure XML of a domain and its saved images, snapshots and checkpoints.
- */
-export const readonlyFlagRules: ReadonlyMap<number, { mask: number; domain: number; message: string }> = new Map([
-  [Proc.DOMAIN_GET_XML_DESC, { mask: 1 | 8, domain: ErrorDomain.DOMAIN, message: 'virDomainGetXMLDesc with secure flag' }],
-  [Proc.DOMAIN_MANAGED_SAVE_GET_XML_DESC, { mask: 1, domain: ErrorDomain.DOMAIN, message: 'virDomainManagedSaveGetXMLDesc with secure flag' }],
-  [Proc.DOMAIN_SNAPSHOT_GET_XML_DESC, { mask: 1, domain: ErrorDomain.DOMAIN_SNAPSHOT, message: 'virDomainSnapshotGetXMLDesc with secure flag' }],
-  [Proc.DOMAIN_CHECKPOINT_GET_XML_DESC, { mask: 1, domain: ErrorDomain.DOMAIN_CHECKPOINT, message: 'virDomainCheckpointGetXMLDesc with secure flag' }],
-]);

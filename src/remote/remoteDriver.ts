@@ -32,6 +32,7 @@ import * as x from '../rpc/xdr.js';
 import { cstringFromChars, domainInfoFromWire, nodeInfoFromWire, typedParamFromWire, typedParamToWire } from './convert.js';
 import { CONNECTION_CLOSED_PROC, domainEventFromMessage, messageCodec, NETWORK_EVENT_LIFECYCLE_PROC, networkEventFromMessage } from './events.js';
 import * as P from './protocol.js';
+import { readonlyRefusal } from './readonly.js';
 import { remoteTarget, type RemoteTarget } from './remoteTarget.js';
 
 const Proc = P.Procedure;
@@ -227,8 +228,9 @@ export class RemoteDriver implements Driver {
   async call<N extends keyof P.ProcedureTypes>(proc: N, args: Args<N>): Promise<Ret<N>> {
     const info = P.procedures[proc];
     if (!info || info.message) throw virtError(ErrorNumber.RPC, ErrorDomain.RPC, `unknown procedure: ${proc}`);
-    if (this.readonly && info.readonlyDenied) {
-      throw virtError(ErrorNumber.OPERATION_DENIED, info.apiDomain, `read only access prevents ${info.api}`, { object: info.api ?? undefined });
+    if (this.readonly) {
+      const refusal = readonlyRefusal(info, args);
+      if (refusal) throw refusal;
     }
     const client = await this.liveClient();
     return this.rawCall(client, proc, args);

@@ -12,7 +12,8 @@ import type { MessageHeader } from '../rpc/message.js';
 import { rpcError } from '../rpc/netError.js';
 import type { ClientIdentity, Reply, ServerConnection, ServerProgram } from '../rpc/serverConnection.js';
 import * as x from '../rpc/xdr.js';
-import { handlers, readonlyFlagRules } from './dispatch.js';
+import { handlers } from './dispatch.js';
+import { readonlyRefusal } from './readonly.js';
 import {
   CONNECTION_CLOSED_PROC,
   domainEventToLegacyMessage,
@@ -182,11 +183,8 @@ export class RemoteSession implements ServerProgram {
     const driver = this.driver;
     if (!driver) throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.RPC, 'hypervisor connection not open');
     if (this.readonlyConn) {
-      if (info.readonlyDenied) {
-        throw virtError(ErrorNumber.OPERATION_DENIED, info.apiDomain, `read only access prevents ${info.api}`, { object: info.api ?? info.name });
-      }
-      const rule = readonlyFlagRules.get(h.proc);
-      if (rule && ((args as { flags: number }).flags & rule.mask) !== 0) throw virtError(ErrorNumber.OPERATION_DENIED, rule.domain, rule.message);
+      const refusal = readonlyRefusal(info, args);
+      if (refusal) throw refusal;
     }
     if (this.opts.authorize) await this.opts.authorize({ identity: conn.identity, readonly: this.readonlyConn, procedure: info, args });
 

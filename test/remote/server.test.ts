@@ -400,4 +400,60 @@ describe('server core: authentication, access control, limits', { skip }, () => 
       await own.stop();
     }
   });
+
+  test('max_clients: a connection over the limit is dropped with a log line', async () => {
+    const px = await startProxy(lvd, { maxClients: 2 });
+    try {
+      const a = await RemoteDriver.open(px.uri());
+      const b = await RemoteDriver.open(px.uri());
+      await assert.rejects(RemoteDriver.open(px.uri()), VirtError);
+      assert.ok(px.logs.some((l) => /Too many active clients \(2\), dropping connection/.test(l)));
+      await a.close();
+      const end = Date.now() + 3000;
+      while (px.server.clients.size > 1 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      const c = await RemoteDriver.open(px.uri());
+      assert.equal(await c.getType(), 'TEST');
+      await Promise.all([b.close(), c.close()]);
+    } finally {
+      await px.close();
+    }
+  });
+
+  test('closing the server drops its clients and leaves the guests running', async () => {
+    const holder = await RemoteDriver.open(lvd.uri('test', '/default'));
+    const px = await startProxy(lvd);
+    try {
+      const d = await RemoteDriver.open(px.uri());
+      const reasons: number[] = [];
+      await d.registerCloseCallback((r) => reasons.push(r));
+      const name = `rpc-keep-${process.pid}`;
+      const dom = await d.domainCreateXML(`<domain type='test'><name>${name}</name><memory>65536</memory><os><type>hvm</type></os></domain>`, 0);
+      assert.ok(dom.id > 0);
+      await px.server.close();
+      const end = Date.now() + 3000;
+      while (reasons.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(reasons, [1]);
+      assert.equal(px.server.clients.size, 0);
+      // The guest the client started is still running.
+      const still = await holder.domainLookupByName(name);
+      assert.equal((await holder.domainGetState(still, 0)).state, 1);
+      await holder.domainDestroy(still, 0);
+    } finally {
+      await px.close();
+      await holder.close();
+    }
+  });
+
+  test('read-only tsvirt client refuses secure XML locally, as libvirt\'s client does', async () => {
+    const px = await startProxy(lvd);
+    try {
+      const d = await RemoteDriver.open(px.uri(), { readonly: true });
+      const dom = await d.domainLookupByName('test');
+      await assert.rejects(d.domainGetXMLDesc(dom, 1), (e: VirtError) => e.code === 29 && e.message === 'operation forbidden: virDomainGetXMLDesc with secure flag');
+      assert.match(await d.domainGetXMLDesc(dom, 2), /<domain/);
+      await d.close();
+    } finally {
+      await px.close();
+    }
+  });
 });
