@@ -103,6 +103,13 @@ export interface DomainCapabilitiesQuery {
   virttype?: string | null;
 }
 
+/** virDomainEventGraphicsAddress; family is DomainEventGraphicsAddressType. */
+export interface DomainEventGraphicsAddress {
+  family: number;
+  node: string;
+  service: string;
+}
+
 /**
  * A domain event; `eventId` is DomainEventID and selects the payload. Field names are those of
  * libvirt's callback arguments.
@@ -113,6 +120,15 @@ export type DomainEvent =
   | { eventId: 2; dom: DomainRef; offset: bigint } // RTC_CHANGE
   | { eventId: 3; dom: DomainRef; action: number } // WATCHDOG
   | { eventId: 4; dom: DomainRef; srcPath: string; devAlias: string; action: number } // IO_ERROR
+  | {
+      eventId: 5;
+      dom: DomainRef;
+      phase: number;
+      local: DomainEventGraphicsAddress;
+      remote: DomainEventGraphicsAddress;
+      authScheme: string;
+      subject: { type: string; name: string }[];
+    } // GRAPHICS
   | { eventId: 6; dom: DomainRef; srcPath: string; devAlias: string; action: number; reason: string } // IO_ERROR_REASON
   | { eventId: 7; dom: DomainRef } // CONTROL_ERROR
   | { eventId: 8; dom: DomainRef; path: string; type: number; status: number } // BLOCK_JOB

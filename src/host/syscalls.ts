@@ -1,6 +1,7 @@
 // The system calls Node lacks, through one FFI package (koffi, prebuilt binaries). Everything
 // in tsvirt that needs libc directly goes through this module.
 import { createRequire } from 'node:module';
+import { endianness } from 'node:os';
 import { ErrorDomain, systemError } from '../errors/index.js';
 
 const require = createRequire(import.meta.url);
@@ -264,4 +265,34 @@ export function mknodChar(path: string, mode: number, major: number, minor: numb
       (BigInt(major & ~0xfff) << 32n));
   const rc = libcFunc('int mknod(const char *path, uint32_t mode, uint64_t dev)')(path, S_IFCHR | (mode & 0o7777), dev) as number;
   if (rc !== 0) throw systemError(ErrorDomain.NONE, lastErrno(), `Unable to create device node ${path}`);
+}
+
+const SO_PEERCRED = 17;
+
+/** The process on the other end of a connected unix socket (getsockopt SO_PEERCRED). */
+export interface PeerCredentials {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
+/** SO_PEERCRED of a unix socket fd: who connected, as the kernel recorded it at connect(). */
+export function getPeerCredentials(fd: number): PeerCredentials {
+  // struct ucred { pid_t pid; uid_t uid; gid_t gid; } — three 32-bit fields.
+  const cred = Buffer.alloc(12);
+  const len = Buffer.alloc(4);
+  const be = endianness() === 'BE';
+  if (be) len.writeUInt32BE(12, 0);
+  else len.writeUInt32LE(12, 0);
+  const rc = libcFunc('int getsockopt(int sockfd, int level, int optname, void *optval, void *optlen)')(
+    fd,
+    SOL_SOCKET,
+    SO_PEERCRED,
+    cred,
+    len,
+  ) as number;
+  if (rc !== 0) throw systemError(ErrorDomain.NONE, lastErrno(), `Failed to get client socket identity (fd ${fd})`);
+  // Host byte order.
+  if (be) return { pid: cred.readInt32BE(0), uid: cred.readUInt32BE(4), gid: cred.readUInt32BE(8) };
+  return { pid: cred.readInt32LE(0), uid: cred.readUInt32LE(4), gid: cred.readUInt32LE(8) };
 }
