@@ -5,7 +5,7 @@ NODE ?= node
 
 # Debian packages tsvirt uses at run time and in its tests.
 DEBS_RUN  := iproute2 qemu-system-x86 qemu-utils dnsmasq-base nftables
-DEBS_TEST := libvirt-daemon-system libvirt-clients python3-libvirt busybox
+DEBS_TEST := libvirt-daemon-system libvirt-clients python3-libvirt busybox netcat-openbsd openssl
 
 .PHONY: all deps build lint guest test demo clean
 
