@@ -86,6 +86,29 @@ export class XmlWriter {
     return this;
   }
 
+  /**
+   * libvirt's virXMLFormatElementInternal with inline content: `<name a='1'>text</name>`, or
+   * `<name a='1'/>` without text, or nothing at all when there is neither.
+   */
+  inline(name: string, attrs: Attrs | undefined, text: AttrValue): this {
+    const a = formatAttrs(attrs);
+    const t = text === undefined || text === null ? '' : escapeXml(String(text));
+    if (t) this.out += `${this.indent()}<${name}${a}>${t}</${name}>\n`;
+    else if (a) this.out += `${this.indent()}<${name}${a}/>\n`;
+    return this;
+  }
+
+  /** Appends text another writer produced at the same depth. */
+  raw(text: string): this {
+    this.out += text;
+    return this;
+  }
+
+  /** Current nesting depth (for building a child writer). */
+  get level(): number {
+    return this.depth;
+  }
+
   /** A preserved subtree (e.g. a <metadata> child) as libxml2 serializes it. */
   verbatim(el: XmlElement): this {
     this.out += `${this.indent()}${serializeLibxml(el, this.depth)}\n`;
@@ -121,7 +144,9 @@ function significant(children: XmlChild[]): XmlChild[] {
  */
 export function serializeLibxml(el: XmlElement, depth: number, format = true): string {
   let s = `<${el.name}`;
-  for (const k in el.attrs) s += ` ${k}="${escapeLibxmlAttr(el.attrs[k] as string)}"`;
+  // libxml2 keeps namespace declarations apart from attributes and writes them first.
+  for (const k in el.attrs) if (k === 'xmlns' || k.startsWith('xmlns:')) s += ` ${k}="${escapeLibxmlAttr(el.attrs[k] as string)}"`;
+  for (const k in el.attrs) if (k !== 'xmlns' && !k.startsWith('xmlns:')) s += ` ${k}="${escapeLibxmlAttr(el.attrs[k] as string)}"`;
   const kids = significant(el.children);
   if (kids.length === 0) return `${s}/>`;
   s += '>';

@@ -1,0 +1,62 @@
+// The device lists of a domain and the one-device union, by kind.
+import type { ChrDef } from './chardev.js';
+import type { ControllerDef } from './controller.js';
+import type { DiskDef } from './disk.js';
+import type { HostdevDef } from './hostdev.js';
+import type { InterfaceDef } from './interface.js';
+import type { GraphicsDef } from './graphics.js';
+import type { InputDef } from './input.js';
+import type { MemballoonDef } from './memballoon.js';
+import type { RngDef } from './rng.js';
+import type { AudioDef, SoundDef } from './sound.js';
+import type { VideoDef } from './video.js';
+import type { PanicDef } from './panic.js';
+import type { WatchdogDef } from './watchdog.js';
+
+/** Per-kind device definitions, keyed by XML element name. */
+export interface DeviceDefs {
+  disk: DiskDef;
+  controller: ControllerDef;
+  interface: InterfaceDef;
+  serial: ChrDef;
+  parallel: ChrDef;
+  console: ChrDef;
+  channel: ChrDef;
+  input: InputDef;
+  graphics: GraphicsDef;
+  sound: SoundDef;
+  audio: AudioDef;
+  video: VideoDef;
+  hostdev: HostdevDef;
+  watchdog: WatchdogDef;
+  memballoon: MemballoonDef;
+  rng: RngDef;
+  panic: PanicDef;
+}
+
+export type DeviceKind = keyof DeviceDefs;
+
+/** One device of any kind, as parseDeviceXML returns it. */
+export type DomainDeviceDef = { [K in DeviceKind]: { kind: K; def: DeviceDefs[K] } }[DeviceKind];
+
+export interface DomainDevices {
+  emulator?: string;
+  disks?: DiskDef[];
+  controllers?: ControllerDef[];
+  interfaces?: InterfaceDef[];
+  serials?: ChrDef[];
+  parallels?: ChrDef[];
+  consoles?: ChrDef[];
+  channels?: ChrDef[];
+  inputs?: InputDef[];
+  graphics?: GraphicsDef[];
+  sounds?: SoundDef[];
+  audios?: AudioDef[];
+  videos?: VideoDef[];
+  hostdevs?: HostdevDef[];
+  watchdogs?: WatchdogDef[];
+  memballoon?: MemballoonDef;
+  rngs?: RngDef[];
+  panics?: PanicDef[];
+}
+
