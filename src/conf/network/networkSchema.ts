@@ -1,0 +1,325 @@
+// VIR_NETWORK_DEFINE_VALIDATE: libvirt checks the document against its network.rng schema
+// before parsing. This is that grammar written down as data (elements, their attributes with
+// the schema's datatypes, their children with cardinality) and a checker that reports the first
+// violation with libxml2's wording. The error is XML_INVALID_SCHEMA from the XML domain; its
+// first line after the header names the element at fault the way libxml2 does, the "Extra
+// element … in interleave" lines that follow approximate libxml2's trace.
+import { ErrorDomain, ErrorNumber, virtError, type ErrorFault } from '../../errors/index.js';
+import type { XmlElement } from '../xml/xmlTree.js';
+import { DNSMASQ_NAMESPACE } from './networkParse.js';
+
+export const NETWORK_RNG = '/usr/share/libvirt/schemas/network.rng';
+
+type Check = (v: string) => boolean;
+
+const re = (r: RegExp): Check => (v) => r.test(v);
+const oneOf = (...vals: string[]): Check => (v) => vals.includes(v);
+const uint = (max: bigint, min = 0n): Check => (v) => /^[0-9]+$/.test(v) && BigInt(v) <= max && BigInt(v) >= min;
+const any = (...checks: Check[]): Check => (v) => checks.some((c) => c(v));
+
+const OCTET = '((25[0-5])|(2[0-4][0-9])|(1[0-9]{2})|([1-9][0-9])|([0-9]))';
+const IPV4 = `(${OCTET}\\.){3}${OCTET}`;
+const H = '[0-9A-Fa-f]{1,4}';
+const IPV6 = [
+  `(${H}:){7}${H}`,
+  `(${H}:){6}:${H}`,
+  `(${H}:){5}:(${H}:)?${H}`,
+  `(${H}:){4}:(${H}:){0,2}${H}`,
+  `(${H}:){3}:(${H}:){0,3}${H}`,
+  `(${H}:){2}:(${H}:){0,4}${H}`,
+  `(${H}:){6}${IPV4}`,
+  `(${H}:){0,5}:${IPV4}`,
+  `::(${H}:){0,5}${IPV4}`,
+  `${H}::(${H}:){0,5}${H}`,
+  `::(${H}:){0,6}${H}`,
+  `(${H}:){1,7}:`,
+  '::',
+].join('|');
+
+const T = {
+  unsignedInt: uint(0xffffffffn),
+  unsignedLong: uint(0xffffffffffffffffn),
+  unsignedShort: uint(65535n),
+  positiveInteger: uint(0xffffffffffffffffn, 1n),
+  speed: uint(0xffffffffn, 1n),
+  port: uint(65535n, 1n),
+  uuid: re(/^([a-fA-F0-9]{32}|[a-fA-F0-9]{8}-([a-fA-F0-9]{4}-){3}[a-fA-F0-9]{12})$/),
+  yesNo: oneOf('yes', 'no'),
+  onOff: oneOf('on', 'off'),
+  deviceName: re(/^[a-zA-Z0-9_.\-\\:/]+$/),
+  zoneName: re(/^[a-zA-Z0-9_-]+$/),
+  dnsName: re(/^[a-zA-Z0-9.-]+$/),
+  text: (_v: string) => true,
+  filePath: re(/^[^\n\r]+$/),
+  uniMacAddr: re(/^[a-fA-F0-9][02468aAcCeE](:[a-fA-F0-9]{2}){5}$/),
+  ipv4Addr: re(new RegExp(`^(${IPV4})$`)),
+  ipAddr: re(new RegExp(`^((${IPV4})|(${IPV6}))$`)),
+  ipPrefix: uint(128n),
+  family: oneOf('ipv4', 'ipv6'),
+  protocol: oneOf('tcp', 'udp'),
+  duid: re(
+    new RegExp(
+      '^(' +
+        [
+          '[0]{1,2}:[0]{0,1}[1]:[0]{1,2}:[0]{0,1}[a-fA-F1-9](:[a-fA-F0-9]{1,2}){4}(:[a-fA-F0-9]{1,2}){6,8}',
+          '[0]{1,2}:[0]{0,1}[2](:[a-fA-F0-9]{1,2}){4}(:[a-fA-F0-9]{1,2}){1,124}',
+          '[0]{1,2}:[0]{0,1}[3]:[0]{1,2}:[0]{0,1}[a-fA-F1-9](:[a-fA-F0-9]{1,2}){6,8}',
+          '[0]{1,2}:[0]{0,1}[4](:[a-fA-F0-9]{1,2}){16}',
+        ].join('|') +
+        ')$',
+    ),
+  ),
+  uint8: any(re(/^0x[0-9a-fA-F]{1,2}$/), uint(255n)),
+  uint24: any(re(/^0x[0-9a-fA-F]{1,6}$/), uint(16777215n)),
+  uint32: any(re(/^(0x)?[0-9a-fA-F]{1,8}$/), uint(4294967295n)),
+  pciSlot: any(re(/^(0x)?[0-1]?[0-9a-fA-F]$/), uint(31n)),
+  pciFunc: any(re(/^(0x)?[0-7]$/), uint(7n)),
+  profileId: re(/^.{0,39}$/s),
+};
+
+interface Attr {
+  check: Check;
+  required?: boolean;
+}
+
+interface Elem {
+  attrs?: Record<string, Attr>;
+  /** child name → [min, max] and its grammar */
+  children?: Record<string, { min?: number; max?: number; elem: () => Elem }>;
+  /** text content and its type; undefined = element-only (or empty) */
+  text?: Check;
+  /** anything goes inside (metadata) */
+  anyContent?: boolean;
+  /** cross-attribute rule (an RNG <choice> between attributes) */
+  attrRule?: (el: XmlElement) => boolean;
+}
+
+const opt = (check: Check): Attr => ({ check });
+const req = (check: Check): Attr => ({ check, required: true });
+const one = (elem: () => Elem) => ({ min: 0, max: 1, elem });
+const many = (elem: () => Elem, min = 0) => ({ min, max: Infinity, elem });
+const notBoth = (a: string, b: string) => (el: XmlElement) => !(a in el.attrs && b in el.attrs);
+
+const lease = (): Elem => ({ attrs: { expiry: req(T.unsignedLong), unit: opt(oneOf('seconds', 'minutes', 'hours')) } });
+
+const virtualport = (): Elem => ({
+  attrs: { type: opt(oneOf('802.1Qbg', '802.1Qbh', 'openvswitch', 'midonet')) },
+  children: {
+    parameters: one(() => ({
+      attrs: {
+        managerid: opt(T.uint8),
+        typeid: opt(T.uint24),
+        typeidversion: opt(T.uint8),
+        instanceid: opt(T.uuid),
+        profileid: opt(T.profileId),
+        interfaceid: opt(T.uuid),
+      },
+    })),
+  },
+});
+
+const rate = (): Elem => ({ attrs: { average: opt(T.speed), peak: opt(T.speed), floor: opt(T.speed), burst: opt(T.speed) } });
+const bandwidth = (): Elem => ({ attrs: { classID: opt(T.positiveInteger) }, children: { inbound: one(rate), outbound: one(rate) } });
+const vlan = (): Elem => ({
+  attrs: { trunk: opt(oneOf('yes')) },
+  children: { tag: many(() => ({ attrs: { id: req(uint(4095n)), nativeMode: opt(oneOf('tagged', 'untagged')) } }), 1) },
+});
+
+const NETWORK: Elem = {
+  attrs: { connections: opt(T.unsignedInt), ipv6: opt(T.yesNo), trustGuestRxFilters: opt(T.yesNo) },
+  children: {
+    name: { min: 1, max: 1, elem: () => ({ text: T.text }) },
+    metadata: one(() => ({ anyContent: true })),
+    uuid: one(() => ({ text: T.uuid })),
+    bridge: one(() => ({
+      attrs: {
+        name: opt(T.deviceName),
+        zone: opt(T.zoneName),
+        stp: opt(T.onOff),
+        delay: opt(T.unsignedLong),
+        macTableManager: opt(oneOf('kernel', 'libvirt')),
+      },
+    })),
+    mtu: one(() => ({ attrs: { size: req(T.unsignedShort) } })),
+    mac: one(() => ({ attrs: { address: req(T.uniMacAddr) } })),
+    forward: one(() => ({
+      attrs: {
+        dev: opt(T.deviceName),
+        mode: opt(oneOf('nat', 'route', 'open', 'bridge', 'passthrough', 'private', 'vepa', 'hostdev')),
+        managed: opt(T.yesNo),
+      },
+      children: {
+        interface: many(() => ({ attrs: { dev: req(T.deviceName), connections: opt(T.unsignedInt) } })),
+        address: many(() => ({
+          attrs: {
+            type: req(oneOf('pci')),
+            domain: opt(T.uint32),
+            bus: opt(T.uint8),
+            slot: opt(T.pciSlot),
+            function: opt(T.pciFunc),
+            multifunction: opt(T.onOff),
+            connections: opt(T.unsignedInt),
+          },
+        })),
+        pf: one(() => ({ attrs: { dev: req(T.deviceName) } })),
+        driver: one(() => ({ attrs: { name: req(oneOf('kvm', 'vfio')) } })),
+        nat: one(() => ({
+          attrs: { ipv6: opt(T.yesNo) },
+          children: {
+            address: one(() => ({ attrs: { start: req(T.ipv4Addr), end: req(T.ipv4Addr) } })),
+            port: one(() => ({ attrs: { start: req(T.port), end: req(T.port) } })),
+          },
+        })),
+      },
+    })),
+    virtualport: one(virtualport),
+    portgroup: many(() => ({
+      attrs: { name: req(T.deviceName), default: opt(T.yesNo), trustGuestRxFilters: opt(T.yesNo) },
+      children: { virtualport: one(virtualport), bandwidth: one(bandwidth), vlan: one(vlan) },
+    })),
+    domain: one(() => ({ attrs: { name: req(T.dnsName), localOnly: opt(T.yesNo) } })),
+    dns: one(() => ({
+      attrs: { enable: opt(T.yesNo), forwardPlainNames: opt(T.yesNo) },
+      children: {
+        forwarder: many(() => ({ attrs: { addr: opt(T.ipAddr), domain: opt(T.dnsName) } })),
+        txt: many(() => ({ attrs: { name: req(T.dnsName), value: req(T.text) } })),
+        srv: many(() => ({
+          attrs: {
+            service: req(T.text),
+            protocol: req(T.protocol),
+            domain: opt(T.dnsName),
+            target: opt(T.text),
+            port: opt(T.unsignedShort),
+            priority: opt(T.unsignedShort),
+            weight: opt(T.unsignedShort),
+          },
+        })),
+        host: many(() => ({ attrs: { ip: req(T.ipAddr) }, children: { hostname: many(() => ({ text: T.dnsName }), 1) } })),
+      },
+    })),
+    bandwidth: one(bandwidth),
+    vlan: one(vlan),
+    port: one(() => ({ attrs: { isolated: opt(T.yesNo) } })),
+    ip: many(() => ({
+      attrs: { address: opt(T.ipAddr), netmask: opt(T.ipv4Addr), prefix: opt(T.ipPrefix), family: opt(T.family), localPtr: opt(T.yesNo) },
+      attrRule: notBoth('netmask', 'prefix'),
+      children: {
+        tftp: one(() => ({ attrs: { root: req(T.text) } })),
+        dhcp: one(() => ({
+          children: {
+            range: many(() => ({ attrs: { start: req(T.ipAddr), end: req(T.ipAddr) }, children: { lease: one(lease) } })),
+            host: many(() => ({
+              attrs: { mac: opt(T.uniMacAddr), id: opt(T.duid), name: opt(T.text), ip: req(T.ipAddr) },
+              attrRule: (el) => !('mac' in el.attrs && 'id' in el.attrs) && ('mac' in el.attrs || 'id' in el.attrs || 'name' in el.attrs),
+              children: { lease: one(lease) },
+            })),
+            bootp: one(() => ({ attrs: { file: req(T.filePath), server: opt(T.dnsName) } })),
+          },
+        })),
+      },
+    })),
+    route: many(() => ({
+      attrs: {
+        family: opt(T.family),
+        address: req(T.ipAddr),
+        netmask: opt(T.ipv4Addr),
+        prefix: opt(T.ipPrefix),
+        gateway: req(T.ipAddr),
+        metric: opt(T.unsignedInt),
+      },
+      attrRule: notBoth('netmask', 'prefix'),
+    })),
+  },
+};
+
+class SchemaViolation {
+  constructor(
+    readonly lines: string[],
+    readonly fault: ErrorFault,
+  ) {}
+}
+
+function isElementChild(c: XmlElement['children'][number]): c is XmlElement {
+  return typeof c === 'object' && 'name' in c;
+}
+
+/** The libxml2-style trail from an element up to the root. */
+function trail(path: XmlElement[]): string[] {
+  const out: string[] = [];
+  for (let i = path.length - 1; i > 0; i--) {
+    out.push(`Extra element ${path[i]!.name} in interleave`, `Element ${path[i - 1]!.name} failed to validate content`);
+  }
+  return out;
+}
+
+function check(el: XmlElement, g: Elem, path: XmlElement[], repeated = false): void {
+  const at = (lines: string[], extra: ErrorFault = {}) =>
+    new SchemaViolation([...lines, ...trail(path)], { element: el.name, line: el.line, column: el.column, ...extra });
+  if (g.anyContent) return;
+  // libxml2 names the element only when it is the root or one of a repeatable kind; for a bad
+  // value it then starts its trail at the parent.
+  const named = repeated || path.length === 1;
+  const badAttrs = (extra: ErrorFault) =>
+    named
+      ? new SchemaViolation([`Element ${el.name} failed to validate attributes`, ...trail(path.slice(0, -1))], { element: el.name, line: el.line, column: el.column, ...extra })
+      : at([], extra);
+  const attrs = g.attrs ?? {};
+  for (const a of Object.keys(el.attrs)) {
+    if (a === 'xmlns' || a.startsWith('xmlns:')) continue;
+    if (!(a in attrs)) throw at(named ? [`Invalid attribute ${a} for element ${el.name}`] : [], { attribute: a, value: el.attrs[a] });
+  }
+  for (const [a, spec] of Object.entries(attrs)) {
+    const v = el.attrs[a];
+    if ((v === undefined && spec.required) || (v !== undefined && !spec.check(v))) throw badAttrs({ attribute: a, value: v });
+  }
+  if (g.attrRule && !g.attrRule(el)) throw badAttrs({});
+
+  const kids = g.children ?? {};
+  const counts = new Map<string, number>();
+  for (const c of el.children) {
+    if (typeof c === 'string') {
+      if (g.text) continue;
+      if (c.trim() !== '') throw at([`Element ${el.name} has extra content: text`]);
+      continue;
+    }
+    if (!isElementChild(c)) continue;
+    const spec = kids[c.name] ?? (el === path[0] ? dnsmasqChild(path[0]!, c) : undefined);
+    if (!spec) throw at([`Element ${el.name} has extra content: ${c.name}`], { element: c.name });
+    const n = (counts.get(c.name) ?? 0) + 1;
+    counts.set(c.name, n);
+    if (n > (spec.max ?? 1)) {
+      throw new SchemaViolation([`Extra element ${c.name} in interleave`, `Element ${el.name} failed to validate content`, ...trail(path)], {
+        element: c.name,
+        line: c.line,
+        column: c.column,
+      });
+    }
+    check(c, spec.elem(), [...path, c], (spec.max ?? 1) > 1);
+  }
+  if (g.text) {
+    const text = el.children.filter((c): c is string => typeof c === 'string').join('');
+    if (!g.text(text)) throw new SchemaViolation(trail(path), { element: el.name, value: text, line: el.line, column: el.column });
+  }
+  for (const [name, spec] of Object.entries(kids)) {
+    if ((counts.get(name) ?? 0) < (spec.min ?? 0)) {
+      throw at([`Expecting an element ${name}, got nothing`, 'Invalid sequence in interleave', `Element ${el.name} failed to validate content`]);
+    }
+  }
+}
+
+/** <dnsmasq:options> is part of the grammar when its prefix is bound to the dnsmasq namespace. */
+function dnsmasqChild(root: XmlElement, c: XmlElement): { min: number; max: number; elem: () => Elem } | undefined {
+  const [prefix, local] = c.name.split(':');
+  if (local !== 'options' || root.attrs[`xmlns:${prefix}`] !== DNSMASQ_NAMESPACE) return undefined;
+  return one(() => ({ children: { [`${prefix}:option`]: many(() => ({ attrs: { value: req(T.text) } })) } }));
+}
+
+/** Refuses a <network> that network.rng does not accept (VIR_NETWORK_DEFINE_VALIDATE). */
+export function validateNetworkSchema(root: XmlElement): void {
+  try {
+    check(root, NETWORK, [root]);
+  } catch (e) {
+    if (!(e instanceof SchemaViolation)) throw e;
+    throw virtError(ErrorNumber.XML_INVALID_SCHEMA, ErrorDomain.XML, `Unable to validate doc against ${NETWORK_RNG}\n${e.lines.join('\n')}\n`, e.fault);
+  }
+}
