@@ -1,0 +1,694 @@
+// The public object model: a Connection and the Domain, Network and StoragePool handles it hands
+// out. Method names follow libvirt's C API by DESIGN.md's rule (virDomainCreate(dom) →
+// dom.create()); each forwards to the connection's Driver, which never knows who called.
+// They live in one module because each handle holds its connection and the connection makes the
+// handles, as libvirt's datatypes do.
+//
+// What this layer adds over the driver, as libvirt's public API layer does: read-only connections
+// refuse every call that changes something (OPERATION_DENIED "read only access prevents
+// virDomainDestroy"), UUID strings are parsed, a closed connection refuses every call, and
+// driver events are handed to callbacks as events on Domain/Network handles.
+import type { Duplex } from 'node:stream';
+import { ErrorDomain, ErrorNumber, VirtError, virtError } from '../errors/index.js';
+import { DomainXMLFlags } from '../drivers/constants.js';
+import type {
+  CloseCallback,
+  DomainCapabilitiesQuery,
+  DomainEvent,
+  DomainInfo,
+  DomainInterfaceAddresses,
+  DomainRef,
+  Driver,
+  NetworkDHCPLease,
+  NetworkEvent,
+  NetworkRef,
+  NodeInfo,
+  SecurityLabel,
+  SecurityModel,
+  StoragePoolRef,
+  TypedParam,
+} from '../drivers/driver.js';
+
+/** A driver event with its `dom` turned into a Domain handle of the registering connection. */
+export type DomainEventMessage = DomainEvent extends infer E
+  ? E extends { dom: DomainRef }
+    ? Omit<E, 'dom'> & { dom: Domain }
+    : never
+  : never;
+
+/** A network event with its `net` turned into a Network handle. */
+export type NetworkEventMessage = Omit<NetworkEvent, 'net'> & { net: Network };
+
+export type DomainEventHandler = (ev: DomainEventMessage) => void;
+export type NetworkEventHandler = (ev: NetworkEventMessage) => void;
+
+const UUID_HEX = /^[0-9a-f]{32}$/;
+
+/**
+ * Parses a UUID string the way libvirt's virUUIDParse does (hex digits, dashes anywhere,
+ * surrounding blanks) into the canonical 8-4-4-4-12 lowercase form, or undefined.
+ */
+export function canonicalUUID(s: string): string | undefined {
+  const hex = s.trim().replace(/-/g, '').toLowerCase();
+  if (!UUID_HEX.test(hex)) return undefined;
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+function uuidFromBytes(b: Uint8Array): string | undefined {
+  if (b.length !== 16) return undefined;
+  return canonicalUUID(Buffer.from(b).toString('hex'));
+}
+
+function invalidUUID(domain: number): VirtError {
+  // What libvirt 9.0 answers for a malformed UUID string (python-libvirt: code 8, message as is).
+  return new VirtError({ code: ErrorNumber.INVALID_ARG, domain, message: 'Invalid UUID', str1: 'Invalid UUID' });
+}
+
+export class Connection {
+  readonly #driver: Driver;
+  readonly #readonly: boolean;
+  readonly #uri: string;
+  #closed = false;
+
+  /** Use open() from this package rather than this constructor. */
+  constructor(driver: Driver, opts: { readonly: boolean; uri: string }) {
+    this.#driver = driver;
+    this.#readonly = opts.readonly;
+    this.#uri = opts.uri;
+  }
+
+  /** The driver behind this connection (for the daemon and tests; applications use the methods). */
+  get driver(): Driver {
+    this.#checkOpen('virConnectGetDriver');
+    return this.#driver;
+  }
+
+  /** True when opened read-only (VIR_CONNECT_RO). */
+  get readonly(): boolean {
+    return this.#readonly;
+  }
+
+  /** The URI the caller asked for (before the driver canonicalised it). */
+  get requestedURI(): string {
+    return this.#uri;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  #checkOpen(fn: string): void {
+    if (this.#closed) throw virtError(ErrorNumber.INVALID_CONN, ErrorDomain.NONE, fn);
+  }
+
+  /** Refuses a changing call on a read-only connection, as libvirt's virCheckReadOnlyGoto. */
+  checkWritable(fn: string, domain: number): void {
+    this.#checkOpen(fn);
+    if (this.#readonly) {
+      throw virtError(ErrorNumber.OPERATION_DENIED, domain, `read only access prevents ${fn}`, { object: fn });
+    }
+  }
+
+  /** Driver access for handles: refuses after close. */
+  drv(fn: string): Driver {
+    this.#checkOpen(fn);
+    return this.#driver;
+  }
+
+  // ---- handles ----
+
+  /** A Domain handle for a ref this connection's driver returned. */
+  domainHandle(ref: DomainRef): Domain {
+    return new Domain(this, ref);
+  }
+
+  networkHandle(ref: NetworkRef): Network {
+    return new Network(this, ref);
+  }
+
+  // ---- connection ----
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#driver.close();
+  }
+
+  getURI(): Promise<string> {
+    return this.drv('virConnectGetURI').getURI();
+  }
+
+  getType(): Promise<string> {
+    return this.drv('virConnectGetType').getType();
+  }
+
+  getVersion(): Promise<number> {
+    return this.drv('virConnectGetVersion').getVersion();
+  }
+
+  getLibVersion(): Promise<number> {
+    return this.drv('virConnectGetLibVersion').getLibVersion();
+  }
+
+  getHostname(): Promise<string> {
+    return this.drv('virConnectGetHostname').getHostname();
+  }
+
+  getCapabilities(): Promise<string> {
+    return this.drv('virConnectGetCapabilities').getCapabilities();
+  }
+
+  getDomainCapabilities(query: DomainCapabilitiesQuery = {}, flags = 0): Promise<string> {
+    return this.drv('virConnectGetDomainCapabilities').getDomainCapabilities(query, flags);
+  }
+
+  getMaxVcpus(type: string | null = null): Promise<number> {
+    return this.drv('virConnectGetMaxVcpus').getMaxVcpus(type);
+  }
+
+  nodeGetInfo(): Promise<NodeInfo> {
+    return this.drv('virNodeGetInfo').nodeGetInfo();
+  }
+
+  nodeGetSecurityModel(): Promise<SecurityModel> {
+    return this.drv('virNodeGetSecurityModel').nodeGetSecurityModel();
+  }
+
+  supportsFeature(feature: number): Promise<boolean> {
+    return this.drv('virConnectSupportsFeature').supportsFeature(feature);
+  }
+
+  isSecure(): Promise<boolean> {
+    return this.drv('virConnectIsSecure').isSecure();
+  }
+
+  isEncrypted(): Promise<boolean> {
+    return this.drv('virConnectIsEncrypted').isEncrypted();
+  }
+
+  async isAlive(): Promise<boolean> {
+    if (this.#closed) return false;
+    return this.#driver.isAlive();
+  }
+
+  registerCloseCallback(cb: CloseCallback): Promise<void> {
+    return this.drv('virConnectRegisterCloseCallback').registerCloseCallback(cb);
+  }
+
+  unregisterCloseCallback(cb: CloseCallback): Promise<void> {
+    return this.drv('virConnectUnregisterCloseCallback').unregisterCloseCallback(cb);
+  }
+
+  // ---- domains ----
+
+  async listAllDomains(flags = 0): Promise<Domain[]> {
+    const refs = await this.drv('virConnectListAllDomains').listAllDomains(flags);
+    return refs.map((r) => new Domain(this, r));
+  }
+
+  numOfDomains(): Promise<number> {
+    return this.drv('virConnectNumOfDomains').numOfDomains();
+  }
+
+  listDomains(maxids: number): Promise<number[]> {
+    return this.drv('virConnectListDomains').listDomains(maxids);
+  }
+
+  numOfDefinedDomains(): Promise<number> {
+    return this.drv('virConnectNumOfDefinedDomains').numOfDefinedDomains();
+  }
+
+  listDefinedDomains(maxnames: number): Promise<string[]> {
+    return this.drv('virConnectListDefinedDomains').listDefinedDomains(maxnames);
+  }
+
+  async domainLookupByName(name: string): Promise<Domain> {
+    return new Domain(this, await this.drv('virDomainLookupByName').domainLookupByName(name));
+  }
+
+  /** uuid: 16 raw bytes or any form virUUIDParse accepts. */
+  async domainLookupByUUID(uuid: Uint8Array | string): Promise<Domain> {
+    const canon = typeof uuid === 'string' ? canonicalUUID(uuid) : uuidFromBytes(uuid);
+    if (!canon) throw invalidUUID(ErrorDomain.DOMAIN);
+    return new Domain(this, await this.drv('virDomainLookupByUUID').domainLookupByUUID(canon));
+  }
+
+  domainLookupByUUIDString(uuid: string): Promise<Domain> {
+    return this.domainLookupByUUID(uuid);
+  }
+
+  async domainLookupByID(id: number): Promise<Domain> {
+    if (!Number.isInteger(id) || id < 0) {
+      const message = 'id in virDomainLookupByID must be zero or greater';
+      throw new VirtError({ code: ErrorNumber.INVALID_ARG, domain: ErrorDomain.DOMAIN, message, str1: message });
+    }
+    return new Domain(this, await this.drv('virDomainLookupByID').domainLookupByID(id));
+  }
+
+  domainDefineXML(xml: string): Promise<Domain> {
+    return this.#define('virDomainDefineXML', xml, 0);
+  }
+
+  domainDefineXMLFlags(xml: string, flags = 0): Promise<Domain> {
+    return this.#define('virDomainDefineXMLFlags', xml, flags);
+  }
+
+  async #define(fn: string, xml: string, flags: number): Promise<Domain> {
+    this.checkWritable(fn, ErrorDomain.DOMAIN);
+    return new Domain(this, await this.#driver.domainDefineXML(xml, flags));
+  }
+
+  async domainCreateXML(xml: string, flags = 0): Promise<Domain> {
+    this.checkWritable('virDomainCreateXML', ErrorDomain.DOMAIN);
+    return new Domain(this, await this.#driver.domainCreateXML(xml, flags));
+  }
+
+  // ---- networks ----
+
+  async listAllNetworks(flags = 0): Promise<Network[]> {
+    const refs = await this.drv('virConnectListAllNetworks').listAllNetworks(flags);
+    return refs.map((r) => new Network(this, r));
+  }
+
+  numOfNetworks(): Promise<number> {
+    return this.drv('virConnectNumOfNetworks').numOfNetworks();
+  }
+
+  listNetworks(maxnames: number): Promise<string[]> {
+    return this.drv('virConnectListNetworks').listNetworks(maxnames);
+  }
+
+  numOfDefinedNetworks(): Promise<number> {
+    return this.drv('virConnectNumOfDefinedNetworks').numOfDefinedNetworks();
+  }
+
+  listDefinedNetworks(maxnames: number): Promise<string[]> {
+    return this.drv('virConnectListDefinedNetworks').listDefinedNetworks(maxnames);
+  }
+
+  async networkLookupByName(name: string): Promise<Network> {
+    return new Network(this, await this.drv('virNetworkLookupByName').networkLookupByName(name));
+  }
+
+  async networkLookupByUUID(uuid: Uint8Array | string): Promise<Network> {
+    const canon = typeof uuid === 'string' ? canonicalUUID(uuid) : uuidFromBytes(uuid);
+    if (!canon) throw invalidUUID(ErrorDomain.NETWORK);
+    return new Network(this, await this.drv('virNetworkLookupByUUID').networkLookupByUUID(canon));
+  }
+
+  networkLookupByUUIDString(uuid: string): Promise<Network> {
+    return this.networkLookupByUUID(uuid);
+  }
+
+  networkDefineXML(xml: string): Promise<Network> {
+    return this.#netDefine('virNetworkDefineXML', xml, 0);
+  }
+
+  networkDefineXMLFlags(xml: string, flags = 0): Promise<Network> {
+    return this.#netDefine('virNetworkDefineXMLFlags', xml, flags);
+  }
+
+  async #netDefine(fn: string, xml: string, flags: number): Promise<Network> {
+    this.checkWritable(fn, ErrorDomain.NETWORK);
+    return new Network(this, await this.#driver.networkDefineXML(xml, flags));
+  }
+
+  networkCreateXML(xml: string): Promise<Network> {
+    return this.#netCreate('virNetworkCreateXML', xml, 0);
+  }
+
+  networkCreateXMLFlags(xml: string, flags = 0): Promise<Network> {
+    return this.#netCreate('virNetworkCreateXMLFlags', xml, flags);
+  }
+
+  async #netCreate(fn: string, xml: string, flags: number): Promise<Network> {
+    this.checkWritable(fn, ErrorDomain.NETWORK);
+    return new Network(this, await this.#driver.networkCreateXML(xml, flags));
+  }
+
+  // ---- storage pools ----
+
+  async listAllStoragePools(flags = 0): Promise<StoragePool[]> {
+    const refs = await this.drv('virConnectListAllStoragePools').listAllStoragePools(flags);
+    return refs.map((r) => new StoragePool(this, r));
+  }
+
+  // ---- events ----
+
+  /**
+   * Calls `cb` for every event `eventId` (DomainEventID) of `dom`, or of every domain when dom is
+   * null. Returns the callback id for domainEventDeregisterAny.
+   */
+  domainEventRegisterAny(dom: Domain | null, eventId: number, cb: DomainEventHandler): Promise<number> {
+    return this.drv('virConnectDomainEventRegisterAny').domainEventRegisterAny(dom ? dom.ref : null, eventId, (ev) => {
+      const msg = { ...ev, dom: new Domain(this, ev.dom) } as DomainEventMessage;
+      cb(msg);
+    });
+  }
+
+  domainEventDeregisterAny(callbackId: number): Promise<void> {
+    return this.drv('virConnectDomainEventDeregisterAny').domainEventDeregisterAny(callbackId);
+  }
+
+  networkEventRegisterAny(net: Network | null, eventId: number, cb: NetworkEventHandler): Promise<number> {
+    return this.drv('virConnectNetworkEventRegisterAny').networkEventRegisterAny(net ? net.ref : null, eventId, (ev) => {
+      cb({ ...ev, net: new Network(this, ev.net) });
+    });
+  }
+
+  networkEventDeregisterAny(callbackId: number): Promise<void> {
+    return this.drv('virConnectNetworkEventDeregisterAny').networkEventDeregisterAny(callbackId);
+  }
+}
+
+/** virDomainPtr: a handle on one domain of a connection. */
+export class Domain {
+  readonly conn: Connection;
+  #ref: DomainRef;
+
+  constructor(conn: Connection, ref: DomainRef) {
+    this.conn = conn;
+    this.#ref = { ...ref };
+  }
+
+  /** What identifies this domain to the driver (name, uuid, last seen id). */
+  get ref(): DomainRef {
+    return { ...this.#ref };
+  }
+
+  get name(): string {
+    return this.#ref.name;
+  }
+
+  get uuid(): string {
+    return this.#ref.uuid;
+  }
+
+  /** Last id seen: positive while running, -1 when not. */
+  get id(): number {
+    return this.#ref.id;
+  }
+
+  getConnect(): Connection {
+    return this.conn;
+  }
+
+  getName(): string {
+    return this.#ref.name;
+  }
+
+  getUUIDString(): string {
+    return this.#ref.uuid;
+  }
+
+  getUUID(): Uint8Array {
+    return Uint8Array.from(Buffer.from(this.#ref.uuid.replace(/-/g, ''), 'hex'));
+  }
+
+  /** virDomainGetID: the id last seen, -1 (libvirt: (unsigned)-1) when inactive. */
+  getID(): number {
+    return this.#ref.id;
+  }
+
+  #w(fn: string): Driver {
+    this.conn.checkWritable(fn, ErrorDomain.DOMAIN);
+    return this.conn.drv(fn);
+  }
+
+  #r(fn: string): Driver {
+    return this.conn.drv(fn);
+  }
+
+  // ---- lifecycle ----
+
+  async create(): Promise<void> {
+    this.#ref = await this.#w('virDomainCreate').domainCreate(this.#ref, 0);
+  }
+
+  async createWithFlags(flags = 0): Promise<void> {
+    this.#ref = await this.#w('virDomainCreateWithFlags').domainCreate(this.#ref, flags);
+  }
+
+  async destroy(): Promise<void> {
+    await this.#w('virDomainDestroy').domainDestroy(this.#ref, 0);
+    this.#ref = { ...this.#ref, id: -1 };
+  }
+
+  async destroyFlags(flags = 0): Promise<void> {
+    await this.#w('virDomainDestroyFlags').domainDestroy(this.#ref, flags);
+    this.#ref = { ...this.#ref, id: -1 };
+  }
+
+  shutdown(): Promise<void> {
+    return this.#w('virDomainShutdown').domainShutdown(this.#ref, 0);
+  }
+
+  shutdownFlags(flags = 0): Promise<void> {
+    return this.#w('virDomainShutdownFlags').domainShutdown(this.#ref, flags);
+  }
+
+  reboot(flags = 0): Promise<void> {
+    return this.#w('virDomainReboot').domainReboot(this.#ref, flags);
+  }
+
+  reset(flags = 0): Promise<void> {
+    return this.#w('virDomainReset').domainReset(this.#ref, flags);
+  }
+
+  suspend(): Promise<void> {
+    return this.#w('virDomainSuspend').domainSuspend(this.#ref);
+  }
+
+  resume(): Promise<void> {
+    return this.#w('virDomainResume').domainResume(this.#ref);
+  }
+
+  undefine(): Promise<void> {
+    return this.#w('virDomainUndefine').domainUndefine(this.#ref, 0);
+  }
+
+  undefineFlags(flags = 0): Promise<void> {
+    return this.#w('virDomainUndefineFlags').domainUndefine(this.#ref, flags);
+  }
+
+  // ---- queries ----
+
+  getXMLDesc(flags = 0): Promise<string> {
+    const drv = this.#r('virDomainGetXMLDesc');
+    if (flags & DomainXMLFlags.SECURE && this.conn.readonly) {
+      throw virtError(ErrorNumber.OPERATION_DENIED, ErrorDomain.DOMAIN, 'virDomainGetXMLDesc with secure flag');
+    }
+    return drv.domainGetXMLDesc(this.#ref, flags);
+  }
+
+  getInfo(): Promise<DomainInfo> {
+    return this.#r('virDomainGetInfo').domainGetInfo(this.#ref);
+  }
+
+  getState(flags = 0): Promise<{ state: number; reason: number }> {
+    return this.#r('virDomainGetState').domainGetState(this.#ref, flags);
+  }
+
+  getOSType(): Promise<string> {
+    return this.#r('virDomainGetOSType').domainGetOSType(this.#ref);
+  }
+
+  getMaxMemory(): Promise<number> {
+    return this.#r('virDomainGetMaxMemory').domainGetMaxMemory(this.#ref);
+  }
+
+  getVcpusFlags(flags = 0): Promise<number> {
+    return this.#r('virDomainGetVcpusFlags').domainGetVcpusFlags(this.#ref, flags);
+  }
+
+  getAutostart(): Promise<boolean> {
+    return this.#r('virDomainGetAutostart').domainGetAutostart(this.#ref);
+  }
+
+  setAutostart(autostart: boolean): Promise<void> {
+    return this.#w('virDomainSetAutostart').domainSetAutostart(this.#ref, autostart);
+  }
+
+  isActive(): Promise<boolean> {
+    return this.#r('virDomainIsActive').domainIsActive(this.#ref);
+  }
+
+  isPersistent(): Promise<boolean> {
+    return this.#r('virDomainIsPersistent').domainIsPersistent(this.#ref);
+  }
+
+  isUpdated(): Promise<boolean> {
+    return this.#r('virDomainIsUpdated').domainIsUpdated(this.#ref);
+  }
+
+  hasManagedSaveImage(flags = 0): Promise<boolean> {
+    return this.#r('virDomainHasManagedSaveImage').domainHasManagedSaveImage(this.#ref, flags);
+  }
+
+  snapshotNum(flags = 0): Promise<number> {
+    return this.#r('virDomainSnapshotNum').domainSnapshotNum(this.#ref, flags);
+  }
+
+  getSecurityLabel(): Promise<SecurityLabel> {
+    return this.#r('virDomainGetSecurityLabel').domainGetSecurityLabel(this.#ref);
+  }
+
+  getMessages(flags = 0): Promise<string[]> {
+    return this.#r('virDomainGetMessages').domainGetMessages(this.#ref, flags);
+  }
+
+  interfaceAddresses(source: number, flags = 0): Promise<DomainInterfaceAddresses[]> {
+    // Asking the guest agent is a privileged operation in libvirt; leases and ARP are not.
+    const drv = source === 1 ? this.#w('virDomainInterfaceAddresses') : this.#r('virDomainInterfaceAddresses');
+    return drv.domainInterfaceAddresses(this.#ref, source, flags);
+  }
+
+  // ---- devices ----
+
+  attachDevice(xml: string): Promise<void> {
+    return this.#w('virDomainAttachDevice').domainAttachDeviceFlags(this.#ref, xml, 0);
+  }
+
+  attachDeviceFlags(xml: string, flags = 0): Promise<void> {
+    return this.#w('virDomainAttachDeviceFlags').domainAttachDeviceFlags(this.#ref, xml, flags);
+  }
+
+  detachDevice(xml: string): Promise<void> {
+    return this.#w('virDomainDetachDevice').domainDetachDeviceFlags(this.#ref, xml, 0);
+  }
+
+  detachDeviceFlags(xml: string, flags = 0): Promise<void> {
+    return this.#w('virDomainDetachDeviceFlags').domainDetachDeviceFlags(this.#ref, xml, flags);
+  }
+
+  updateDeviceFlags(xml: string, flags = 0): Promise<void> {
+    return this.#w('virDomainUpdateDeviceFlags').domainUpdateDeviceFlags(this.#ref, xml, flags);
+  }
+
+  setInterfaceParameters(device: string, params: TypedParam[], flags = 0): Promise<void> {
+    return this.#w('virDomainSetInterfaceParameters').domainSetInterfaceParameters(this.#ref, device, params, flags);
+  }
+
+  getInterfaceParameters(device: string, flags = 0): Promise<TypedParam[]> {
+    return this.#r('virDomainGetInterfaceParameters').domainGetInterfaceParameters(this.#ref, device, flags);
+  }
+
+  openConsole(devName: string | null = null, flags = 0): Promise<Duplex> {
+    return this.#w('virDomainOpenConsole').domainOpenConsole(this.#ref, devName, flags);
+  }
+}
+
+/** virNetworkPtr */
+export class Network {
+  readonly conn: Connection;
+  readonly #ref: NetworkRef;
+
+  constructor(conn: Connection, ref: NetworkRef) {
+    this.conn = conn;
+    this.#ref = { ...ref };
+  }
+
+  get ref(): NetworkRef {
+    return { ...this.#ref };
+  }
+
+  get name(): string {
+    return this.#ref.name;
+  }
+
+  get uuid(): string {
+    return this.#ref.uuid;
+  }
+
+  getConnect(): Connection {
+    return this.conn;
+  }
+
+  getName(): string {
+    return this.#ref.name;
+  }
+
+  getUUIDString(): string {
+    return this.#ref.uuid;
+  }
+
+  #w(fn: string): Driver {
+    this.conn.checkWritable(fn, ErrorDomain.NETWORK);
+    return this.conn.drv(fn);
+  }
+
+  #r(fn: string): Driver {
+    return this.conn.drv(fn);
+  }
+
+  create(): Promise<void> {
+    return this.#w('virNetworkCreate').networkCreate(this.#ref);
+  }
+
+  destroy(): Promise<void> {
+    return this.#w('virNetworkDestroy').networkDestroy(this.#ref);
+  }
+
+  undefine(): Promise<void> {
+    return this.#w('virNetworkUndefine').networkUndefine(this.#ref);
+  }
+
+  getXMLDesc(flags = 0): Promise<string> {
+    return this.#r('virNetworkGetXMLDesc').networkGetXMLDesc(this.#ref, flags);
+  }
+
+  getBridgeName(): Promise<string> {
+    return this.#r('virNetworkGetBridgeName').networkGetBridgeName(this.#ref);
+  }
+
+  getAutostart(): Promise<boolean> {
+    return this.#r('virNetworkGetAutostart').networkGetAutostart(this.#ref);
+  }
+
+  setAutostart(autostart: boolean): Promise<void> {
+    return this.#w('virNetworkSetAutostart').networkSetAutostart(this.#ref, autostart);
+  }
+
+  isActive(): Promise<boolean> {
+    return this.#r('virNetworkIsActive').networkIsActive(this.#ref);
+  }
+
+  isPersistent(): Promise<boolean> {
+    return this.#r('virNetworkIsPersistent').networkIsPersistent(this.#ref);
+  }
+
+  getDHCPLeases(mac: string | null = null, flags = 0): Promise<NetworkDHCPLease[]> {
+    return this.#r('virNetworkGetDHCPLeases').networkGetDHCPLeases(this.#ref, mac, flags);
+  }
+}
+
+/** virStoragePoolPtr (listing only for now). */
+export class StoragePool {
+  readonly conn: Connection;
+  readonly #ref: StoragePoolRef;
+
+  constructor(conn: Connection, ref: StoragePoolRef) {
+    this.conn = conn;
+    this.#ref = { ...ref };
+  }
+
+  get ref(): StoragePoolRef {
+    return { ...this.#ref };
+  }
+
+  get name(): string {
+    return this.#ref.name;
+  }
+
+  get uuid(): string {
+    return this.#ref.uuid;
+  }
+
+  getName(): string {
+    return this.#ref.name;
+  }
+
+  getUUIDString(): string {
+    return this.#ref.uuid;
+  }
+}
