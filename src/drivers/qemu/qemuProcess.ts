@@ -172,6 +172,16 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
     return new QemuProcess({ pid: identity.pid, startTime: identity.startTime, pidfd, logFile: opts.logFile });
   }
 
+  /**
+   * A process known to have exited (a reattach that found nothing under the identity), for code
+   * that tears a domain down and wants a process to look at.
+   */
+  static gone(identity: ProcessIdentity, opts: { logFile?: string } = {}): QemuProcess {
+    const p = new QemuProcess({ pid: identity.pid, startTime: identity.startTime, logFile: opts.logFile });
+    p.markExited({ code: null, signal: null });
+    return p;
+  }
+
   get identity(): ProcessIdentity {
     return { pid: this.pid, startTime: this.startTime };
   }
