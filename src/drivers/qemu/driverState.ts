@@ -117,9 +117,9 @@ export class QemuDriverState {
     } catch {
       return; // the parse reports the emulator as it finds it
     }
-    const all = [caps];
-    for (const c of await this.capsCache.getAll(this.options.emulatorSearchPath)) all.push(c);
-    this.capsSource = qemuCapsSource(all);
+    // After the host's own emulators, so a custom one never becomes an architecture's default.
+    this.allCaps = [...this.allCaps.filter((c) => c.binary !== path), caps];
+    this.capsSource = qemuCapsSource(this.allCaps);
     this.defaults = qemuDomainDefaults(this.capsSource);
   }
 

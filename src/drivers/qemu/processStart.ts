@@ -162,7 +162,8 @@ export async function startDomain(state: QemuDriverState, obj: QemuDomainObj, op
       await Promise.race([socketAppears.done, once(exited.signal)]);
       qmp = await QmpClient.connect(monitorPath, { vmName: live.name, signal: exited.signal, timeoutMs: 30_000 });
     } catch (err) {
-      if (!proc.running || exited.signal.aborted) throw qemuStartError(live.name, await proc.readLog(), false);
+      // A QEMU that fails to start may still be on its way out when the connect gives up.
+      if (await proc.waitExit(1000)) throw qemuStartError(live.name, await proc.readLog(), false);
       throw err;
     } finally {
       socketAppears.cancel();
@@ -191,12 +192,11 @@ export async function startDomain(state: QemuDriverState, obj: QemuDomainObj, op
     await firstStatus;
     await saveStatus(state, obj);
   } catch (err) {
+    // QEMU died under a monitor command: its own words explain why.
+    const died = proc !== undefined && qmp !== undefined && (qmp.closed || !proc.running) && (await proc.waitExit(1000));
     await undoStart(state, obj, { persistentDef, prepared, proc, qmp, rt, dir });
-    if (err instanceof VirtError) {
-      // QEMU died under a monitor command: its own words explain why.
-      if (proc && !proc.running && qmp && /monitor/.test(err.message)) throw qemuStartError(live.name, await proc.readLog(), true);
-      throw err;
-    }
+    if (died) throw qemuStartError(live.name, await proc!.readLog(), true);
+    if (err instanceof VirtError) throw err;
     throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.QEMU, `failed to start domain '${live.name}': ${String(err)}`, undefined, { cause: err });
   }
   state.lifecycle(obj, DomainEventType.STARTED, DomainEventStartedDetailType.BOOTED);
