@@ -3,7 +3,9 @@
 import type { XmlElement } from '../xml/xmlTree.js';
 import type { XmlWriter } from '../xml/xmlWriter.js';
 import { ErrorDomain, ErrorNumber, virtError } from '../../errors/index.js';
-import { ParseContext, onOff } from './parseContext.js';
+import { ParseContext, onOff, unsupported, xmlError, yesNo } from './parseContext.js';
+import { CPUMASK_LEN, formatCpuSet, parseCpuSet } from './cpuSet.js';
+import { parseScaledElement } from './units.js';
 
 export const CPU_MODES = ['custom', 'host-model', 'host-passthrough', 'maximum'] as const;
 export const CPU_MATCHES = ['exact', 'minimum', 'strict'] as const;
@@ -28,6 +30,18 @@ export interface CpuDef {
   cache?: { level?: number; mode: (typeof CACHE_MODES)[number] };
   maxphysaddr?: { mode: (typeof MAXPHYSADDR_MODES)[number]; bits?: number };
   features: { policy: (typeof CPU_FEATURE_POLICIES)[number]; name: string }[];
+  /** <numa><cell …/></numa>: guest NUMA cells, indexed by id. */
+  numa?: NumaCell[];
+}
+
+export interface NumaCell {
+  cpus?: number[];
+  /** KiB */
+  memory: number;
+  memAccess?: 'shared' | 'private';
+  discard?: boolean;
+  /** Distances to every cell (by cell id), when given. */
+  distances?: (number | undefined)[];
 }
 
 function cpuError(code: number, detail: string): Error {
@@ -113,6 +127,8 @@ export function parseCpu(ctx: ParseContext, el: XmlElement): CpuDef {
     const cmode = ctx.enumProp(c, 'mode', CACHE_MODES, { required: true })!;
     def.cache = level === undefined ? { mode: cmode } : { level, mode: cmode };
   }
+  const numa = ctx.child(el, 'numa');
+  if (numa) def.numa = parseNuma(ctx, numa);
   const mpa = ctx.child(el, 'maxphysaddr');
   if (mpa) {
     const m = ctx.enumProp(mpa, 'mode', MAXPHYSADDR_MODES, { required: true })!;
@@ -120,6 +136,86 @@ export function parseCpu(ctx: ParseContext, el: XmlElement): CpuDef {
     def.maxphysaddr = bits === undefined ? { mode: m } : { mode: m, bits };
   }
   return def;
+}
+
+function parseNuma(ctx: ParseContext, numa: XmlElement): NumaCell[] {
+  const cells = ctx.children(numa, 'cell');
+  if (!cells.length) throw xmlError('NUMA topology defined without NUMA cells');
+  const out: (NumaCell | undefined)[] = new Array(cells.length).fill(undefined);
+  cells.forEach((c, i) => {
+    const id = ctx.uintProp(c, 'id') ?? i;
+    if (id >= cells.length) {
+      throw xmlError('Exactly one \'cell\' element per guest NUMA cell allowed, non-contiguous ranges or ranges not starting from 0 are not allowed');
+    }
+    if (out[id]) throw xmlError(`Duplicate NUMA cell info for cell id '${id}'`);
+    const cell: NumaCell = { memory: 0 };
+    const cpus = ctx.attr(c, 'cpus');
+    if (cpus !== undefined) {
+      const bits = parseCpuSet(cpus, CPUMASK_LEN);
+      if (bits.length) cell.cpus = bits;
+    }
+    out.forEach((o, j) => {
+      if (o?.cpus && cell.cpus && o.cpus.some((b) => cell.cpus!.includes(b))) {
+        throw unsupported(`NUMA cells ${id} and ${j} have overlapping vCPU ids`);
+      }
+    });
+    const mem = ctx.attr(c, 'memory');
+    const fake: XmlElement = { name: 'cell', attrs: { unit: ctx.attr(c, 'unit') ?? '' }, children: mem ? [mem] : [], line: c.line, column: c.column };
+    const bytes = parseScaledElement(ctx, fake, './@memory', { scale: 1024n, max: (1n << 63n) - 1n, required: true })!;
+    cell.memory = Number((bytes + 1023n) / 1024n);
+    const ma = ctx.enumProp(c, 'memAccess', ['default', 'shared', 'private'] as const, { nonzero: true });
+    if (ma) cell.memAccess = ma as 'shared' | 'private';
+    const discard = ctx.boolProp(c, 'discard');
+    if (discard !== undefined) cell.discard = discard;
+    out[id] = cell;
+    const dist = ctx.child(c, 'distances');
+    if (dist) {
+      const sibs = ctx.children(dist, 'sibling');
+      if (!sibs.length) throw xmlError('NUMA distances defined without siblings');
+      for (const s of sibs) {
+        const sid = ctx.uintProp(s, 'id', 10, { required: true })!;
+        if (sid >= cells.length) throw xmlError(`'sibling_id ${sid}' does not refer to a valid cell within NUMA 'cell id ${id}'`);
+        const v = ctx.uintProp(s, 'value', 10, { required: true })!;
+        if (v < 10 || v > 255 || (sid === id && v !== 10) || (sid !== id && v === 10)) {
+          throw xmlError(`'value ${v}' is invalid for 'sibling id ${sid}' under NUMA 'cell id ${id}'`);
+        }
+        cell.distances ??= [];
+        cell.distances[id] ??= 10;
+        cell.distances[sid] = v;
+      }
+    }
+  });
+  // distances not given in one direction mirror the other
+  out.forEach((cell, i) => {
+    cell!.distances?.forEach((v, j) => {
+      if (v === undefined || j === i) return;
+      const other = out[j]!;
+      other.distances ??= [];
+      other.distances[j] ??= 10;
+      other.distances[i] ??= v;
+    });
+  });
+  return out as NumaCell[];
+}
+
+function formatNuma(w: XmlWriter, cells: NumaCell[]): void {
+  w.open('numa');
+  cells.forEach((c, i) => {
+    w.element(
+      'cell',
+      { id: i, cpus: c.cpus ? formatCpuSet(c.cpus) : undefined, memory: c.memory, unit: 'KiB', memAccess: c.memAccess, discard: yesNo(c.discard) },
+      (cc) => {
+        if (c.distances) {
+          cc.element('distances', undefined, (d) => {
+            c.distances!.forEach((v, j) => {
+              if (v) d.empty('sibling', { id: j, value: v });
+            });
+          });
+        }
+      },
+    );
+  });
+  w.close('numa');
 }
 
 export function formatCpu(w: XmlWriter, cpu: CpuDef, numa?: (w: XmlWriter) => void): void {
@@ -140,6 +236,7 @@ export function formatCpu(w: XmlWriter, cpu: CpuDef, numa?: (w: XmlWriter) => vo
     if (cpu.cache) c.empty('cache', { level: cpu.cache.level, mode: cpu.cache.mode });
     if (cpu.maxphysaddr) c.empty('maxphysaddr', { mode: cpu.maxphysaddr.mode, bits: cpu.maxphysaddr.bits });
     for (const f of cpu.features) c.empty('feature', { policy: f.policy, name: f.name });
+    if (cpu.numa) formatNuma(c, cpu.numa);
     numa?.(c);
   });
 }

@@ -21,7 +21,12 @@ import {
 import { formatDisk, insertDisk, parseDisk, postParseDisk, validateDisk, type DiskDef } from './disk.js';
 import { formatGraphics, parseGraphics, postParseGraphics, validateGraphics } from './graphics.js';
 import { formatHostdev, parseHostdev, validateHostdev } from './hostdev.js';
+import { formatHub, parseHub } from './hub.js';
 import { formatInput, parseInput, validateInput } from './input.js';
+import { formatIommu, parseIommu, validateIommu } from './iommu.js';
+import { formatRedirdev, parseRedirdev, validateRedirdev } from './redirdev.js';
+import { formatTpm, parseTpm, validateTpm } from './tpm.js';
+import { formatVsock, parseVsock, postParseVsock } from './vsock.js';
 import { formatRng, parseRng, postParseRng, validateRng } from './rng.js';
 import { ensureAudioId, formatAudio, formatSound, parseAudio, parseSound, validateAudio } from './sound.js';
 import { formatVideo, parseVideo, postParseVideo, validateVideo } from './video.js';
@@ -99,6 +104,7 @@ export const DEVICE_KINDS: DeviceKindSpec[] = [
   }),
   spec({ kind: 'channel', list: 'channels', parse: parseChr, format: formatChr, postParse: postParseChr, validate: validateChr }),
   spec({ kind: 'input', list: 'inputs', parse: parseInput, format: formatInput, validate: validateInput }),
+  spec({ kind: 'tpm', list: 'tpms', parse: parseTpm, format: formatTpm, validate: validateTpm }),
   spec({
     kind: 'graphics',
     list: 'graphics',
@@ -124,10 +130,14 @@ export const DEVICE_KINDS: DeviceKindSpec[] = [
     validate: (v, def) => validateVideo(v, def.devices.videos ?? []),
   }),
   spec({ kind: 'hostdev', list: 'hostdevs', parse: parseHostdev, format: formatHostdev, validate: validateHostdev, bootOrder: (d) => d.boot?.order }),
+  spec({ kind: 'redirdev', list: 'redirdevs', parse: parseRedirdev, format: formatRedirdev, validate: validateRedirdev, bootOrder: (d) => d.boot?.order }),
+  spec({ kind: 'hub', list: 'hubs', parse: parseHub, format: formatHub }),
   spec({ kind: 'watchdog', list: 'watchdogs', single: 'only a single watchdog device is supported', parse: parseWatchdog, format: formatWatchdog }),
   spec({ kind: 'memballoon', list: 'memballoon', single: 'only a single memory balloon device is supported', parse: parseMemballoon, format: formatMemballoon }),
   spec({ kind: 'rng', list: 'rngs', parse: parseRng, format: formatRng, postParse: postParseRng, validate: validateRng }),
   spec({ kind: 'panic', list: 'panics', parse: parsePanic, format: formatPanic }),
+  spec({ kind: 'iommu', list: 'iommu', single: 'only a single IOMMU device is supported', parse: parseIommu, format: formatIommu, validate: validateIommu }),
+  spec({ kind: 'vsock', list: 'vsock', single: 'only a single vsock device is supported', parse: parseVsock, format: formatVsock, postParse: postParseVsock }),
 ];
 
 type DeviceSlots = Record<string, unknown[] | unknown | undefined>;
@@ -136,10 +146,19 @@ type DeviceSlots = Record<string, unknown[] | unknown | undefined>;
 export function parseDevices(env: DeviceParseEnv, devicesEl: XmlElement | undefined, def: { devices: DomainDevices }): void {
   if (!devicesEl) return;
   const slots = def.devices as unknown as DeviceSlots;
+  // one pass over <devices>, grouping the children by element name
+  const byName = new Map<string, XmlElement[]>();
+  for (const el of devicesEl.children) {
+    if (typeof el !== 'object' || !('name' in el)) continue;
+    const list = byName.get(el.name);
+    if (list) list.push(el);
+    else byName.set(el.name, [el]);
+  }
   for (const s of DEVICE_KINDS) {
-    const els = env.ctx.children(devicesEl, s.kind);
-    if (!els.length) continue;
-    if (s.single && s.list === 'memballoon') {
+    const els = byName.get(s.kind);
+    if (!els) continue;
+    for (const el of els) env.ctx.use(el);
+    if (s.single && (s.list === 'memballoon' || s.list === 'iommu' || s.list === 'vsock')) {
       if (els.length > 1) throw xmlError(s.single, { element: s.kind });
       slots[s.list] = s.parse(env, els[0]!);
       continue;

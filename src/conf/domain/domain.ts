@@ -17,6 +17,8 @@ import { ParseContext, internalError, unsupported, xmlError } from './parseConte
 import { postParseDomain } from './postParse.js';
 import { validateDomain } from './validate.js';
 import { formatNumatune, formatVcpu, parseNumatune, parseVcpu } from './vcpu.js';
+import { formatSeclabels, parseSeclabels } from './seclabel.js';
+import { formatCputune, formatIothreads, parseCputune, parseIothreads } from './tunables.js';
 
 export interface DomainParseOptions {
   /** VIR_DOMAIN_DEFINE_VALIDATE: unknown elements and attributes are errors. */
@@ -123,13 +125,22 @@ function readDomain(ctx: ParseContext, root: XmlElement, driver: DomainDriverDef
   if (title && title.includes('\n')) throw xmlError("Domain title can't contain newlines", { element: 'title', value: title });
   const description = ctx.childText(root, 'description');
 
+  const seclabels = parseSeclabels(ctx, root, driver.defSecModel);
   const mem = parseMemory(ctx, root);
   const memtune = parseMemtune(ctx, root);
   const vcpu = parseVcpu(ctx, ctx.child(root, 'vcpu'));
+  const iothreads = parseIothreads(ctx, root);
+  const cputune = parseCputune(ctx, root, vcpu.count, iothreads);
   const cpuEl = ctx.child(root, 'cpu');
   const cpu = cpuEl ? parseCpu(ctx, cpuEl) : undefined;
+  if (cpu?.numa) {
+    const cpus = cpu.numa.flatMap((c) => c.cpus ?? []);
+    if (cpus.length > vcpu.count) throw internalError('Number of CPUs in <numa> exceeds the <vcpu> count');
+    if (cpus.some((c) => c >= vcpu.count)) throw internalError('CPU IDs in <numa> exceed the <vcpu> count');
+  }
   const numatune = parseNumatune(ctx, root, vcpu.placement === 'static');
-  if (numatune?.memory?.placement === 'auto' && !vcpu.cpuset) vcpu.placement = 'auto';
+  const pinned = !!cputune && (cputune.vcpupin.length > 0 || !!cputune.emulatorpin || cputune.iothreadpin.length > 0);
+  if (numatune?.memory?.placement === 'auto' && !vcpu.cpuset && !pinned) vcpu.placement = 'auto';
   const resources = ctx.children(root, 'resource');
   if (resources.length > 1) throw xmlError('only one resource element is supported', { element: 'resource' });
   let resource: DomainDef['resource'];
@@ -172,6 +183,9 @@ function readDomain(ctx: ParseContext, root: XmlElement, driver: DomainDriverDef
   if (memtune) def.memtune = memtune;
   if (mem.memoryBacking) def.memoryBacking = mem.memoryBacking;
   if (cpu) def.cpu = cpu;
+  if (iothreads) def.iothreads = iothreads;
+  if (cputune) def.cputune = cputune;
+  if (seclabels.length) def.seclabels = seclabels;
   if (numatune) def.numatune = numatune;
   if (resource) def.resource = resource;
   if (caps.bootloader) def.bootloader = caps.bootloader;
@@ -245,6 +259,8 @@ export function formatDomainXML(def: DomainDef, opts: DomainFormatOptions = {}):
   formatMemory(w, def);
   formatMemoryTune(w, def);
   formatVcpu(w, def.vcpu);
+  formatIothreads(w, def.iothreads);
+  formatCputune(w, def.cputune);
   formatNumatune(w, def.numatune);
   if (def.resource) {
     const r = def.resource;
@@ -266,6 +282,7 @@ export function formatDomainXML(def: DomainDef, opts: DomainFormatOptions = {}):
     netPrefixes: netPrefixesOf(driver ?? {}),
   };
   formatDevices(w, def, env);
+  formatSeclabels(w, def.seclabels);
   if (def.namespaceData !== undefined && driver?.namespace) driver.namespace.format(w, def.namespaceData);
   w.close('domain');
   return w.toString();

@@ -7,6 +7,8 @@ import type { FeaturesDef } from './features.js';
 import type { LifecycleDef } from './lifecycle.js';
 import type { MemoryTuneDef } from './memory.js';
 import type { OsDef } from './os.js';
+import type { SeclabelDef } from './seclabel.js';
+import type { CputuneDef, IothreadsDef } from './tunables.js';
 import type { NumatuneDef, VcpuDef } from './vcpu.js';
 
 export interface DomainDef extends LifecycleDef, MemoryTuneDef {
@@ -32,6 +34,9 @@ export interface DomainDef extends LifecycleDef, MemoryTuneDef {
   /** <currentMemory>: KiB. */
   currentMemory: number;
   vcpu: VcpuDef;
+  /** <iothreads>, <iothreadids>, <defaultiothread>. */
+  iothreads?: IothreadsDef;
+  cputune?: CputuneDef;
   numatune?: NumatuneDef;
   /** <resource><partition>…</partition></resource>. */
   resource?: { partition?: string; fibrechannelAppid?: string };
@@ -42,6 +47,7 @@ export interface DomainDef extends LifecycleDef, MemoryTuneDef {
   cpu?: CpuDef;
   clock: ClockDef;
   devices: DomainDevices;
+  seclabels?: SeclabelDef[];
   /** Driver namespace data (e.g. <test:…> or <qemu:commandline>), owned by the driver hook. */
   namespaceData?: unknown;
 }

@@ -3,6 +3,11 @@ import type { ChrDef } from './chardev.js';
 import type { ControllerDef } from './controller.js';
 import type { DiskDef } from './disk.js';
 import type { HostdevDef } from './hostdev.js';
+import type { HubDef } from './hub.js';
+import type { IommuDef } from './iommu.js';
+import type { RedirdevDef } from './redirdev.js';
+import type { TpmDef } from './tpm.js';
+import type { VsockDef } from './vsock.js';
 import type { InterfaceDef } from './interface.js';
 import type { GraphicsDef } from './graphics.js';
 import type { InputDef } from './input.js';
@@ -23,15 +28,20 @@ export interface DeviceDefs {
   console: ChrDef;
   channel: ChrDef;
   input: InputDef;
+  tpm: TpmDef;
   graphics: GraphicsDef;
   sound: SoundDef;
   audio: AudioDef;
   video: VideoDef;
   hostdev: HostdevDef;
+  redirdev: RedirdevDef;
+  hub: HubDef;
   watchdog: WatchdogDef;
   memballoon: MemballoonDef;
   rng: RngDef;
   panic: PanicDef;
+  iommu: IommuDef;
+  vsock: VsockDef;
 }
 
 export type DeviceKind = keyof DeviceDefs;
@@ -49,14 +59,19 @@ export interface DomainDevices {
   consoles?: ChrDef[];
   channels?: ChrDef[];
   inputs?: InputDef[];
+  tpms?: TpmDef[];
   graphics?: GraphicsDef[];
   sounds?: SoundDef[];
   audios?: AudioDef[];
   videos?: VideoDef[];
   hostdevs?: HostdevDef[];
+  redirdevs?: RedirdevDef[];
+  hubs?: HubDef[];
   watchdogs?: WatchdogDef[];
   memballoon?: MemballoonDef;
   rngs?: RngDef[];
   panics?: PanicDef[];
+  iommu?: IommuDef;
+  vsock?: VsockDef;
 }
 

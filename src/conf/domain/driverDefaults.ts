@@ -48,6 +48,8 @@ export interface DomainDriverDefaults {
   features?: DomainParserFeatures;
   /** Architecture when <os><type arch> is absent (libvirt's defArch; the host's otherwise). */
   defArch?: string;
+  /** The host's first security model, given to a single <seclabel> without one (defSecModel). */
+  defSecModel?: string;
   /** Prefix of host interface names this driver generates ('vnet'); dropped from inactive XML. */
   netPrefix?: string;
   /** First callback after parsing (capabilities: emulator, machine for the os/virt type). */

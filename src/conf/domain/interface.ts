@@ -3,7 +3,7 @@
 import type { XmlElement } from '../xml/xmlTree.js';
 import type { XmlWriter } from '../xml/xmlWriter.js';
 import { ErrorDomain, ErrorNumber, virtError } from '../../errors/index.js';
-import { generateMacAddrString, isMulticastMac, normalizeMacAddr } from '../macAddr.js';
+import { generateMacAddrString, normalizeMacAddr } from '../macAddr.js';
 import { formatNetDevBandwidth, parseNetDevBandwidth, type NetDevBandwidth } from '../netdevBandwidth.js';
 import { formatNetDevVirtualPort, parseNetDevVirtualPort, type NetDevVirtualPort } from '../netdevVirtualPort.js';
 import { formatNetDevVlan, parseNetDevVlan, type NetDevVlan } from '../netdevVlan.js';
@@ -36,6 +36,7 @@ const LINK_STATES = ['default', 'up', 'down'] as const;
 const NET_BACKENDS = ['default', 'passt'] as const;
 const MAC_TABLE_MANAGERS = ['default', 'kernel', 'libvirt'] as const;
 const NET_MODEL_CHARS = /^[A-Za-z0-9_-]*$/;
+const CANONICAL_MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
 /** <source> of an interface; which attributes apply depends on the type. */
 export interface InterfaceSource {
@@ -354,9 +355,10 @@ export function parseInterface(env: DeviceParseEnv, node: XmlElement): Interface
   if (macEl) {
     const addr = ctx.attr(macEl, 'address');
     if (addr !== undefined) {
-      const norm = normalizeMacAddr(addr);
+      // canonical input (what libvirt writes) needs no parse/format round
+      const norm = CANONICAL_MAC.test(addr) ? addr : normalizeMacAddr(addr);
       if (!norm) throw xmlError(`unable to parse mac address '${addr}'`, { element: 'interface/mac', attribute: 'address', value: addr });
-      if (isMulticastMac(norm)) {
+      if (parseInt(norm.slice(0, 2), 16) & 1) {
         throw xmlError(`expected unicast mac address, found multicast '${addr}'`, { element: 'interface/mac', attribute: 'address', value: addr });
       }
       def.mac.address = norm;

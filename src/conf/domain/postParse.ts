@@ -29,7 +29,7 @@ function postParseCommon(def: DomainDef, driver: DomainDriverDefaults, opts: Pos
   postParseOs(def);
   // virDomainDefPostParseMemtune: without guest NUMA a hugepage nodeset of just node 0 means all
   for (const p of def.memoryBacking?.hugepages ?? []) {
-    if (p.nodeset && !p.nodeset.some((n) => n > 0)) delete p.nodeset;
+    if (!def.cpu?.numa && p.nodeset && !p.nodeset.some((n) => n > 0)) delete p.nodeset;
   }
   domainPostParseDevices.rejectDuplicates?.(def);
   if (def.os.type === 'hvm' && !driver.features?.noBootOrder) postParseBootOrder(def);
@@ -42,6 +42,8 @@ function postParseCommon(def: DomainDef, driver: DomainDriverDefaults, opts: Pos
 
 /** virDomainDefPostParseMemory. */
 function postParseMemory(def: DomainDef): void {
+  // without <memory>, the sum of the NUMA cells is the memory size
+  if (def.memory === 0 && def.cpu?.numa) def.memory = def.cpu.numa.reduce((a, c) => a + c.memory, 0);
   if (def.memory === 0) {
     throw xmlError('Memory size must be specified via <memory> or in the <numa> configuration', { element: 'memory' });
   }

@@ -5,6 +5,7 @@ import type { DomainDef } from './domainDef.js';
 import type { DomainDriverDefaults } from './driverDefaults.js';
 import { allDevices, validateDevice } from './devices.js';
 import { unsupported } from './parseContext.js';
+import type { HostdevSubsys } from './hostdev.js';
 
 export function validateDomain(def: DomainDef, driver: DomainDriverDefaults): void {
   driver.domainValidate?.(def);
@@ -16,6 +17,28 @@ export function validateDomain(def: DomainDef, driver: DomainDriverDefaults): vo
 }
 
 function validateDomainInternal(def: DomainDef, driver: DomainDriverDefaults): void {
+  const disks = def.devices.disks ?? [];
+  for (let i = 0; i < disks.length; i++) {
+    for (let j = i + 1; j < disks.length; j++) {
+      if (disks[i]!.target.dev === disks[j]!.target.dev) {
+        const src = (d: (typeof disks)[number]): string => d.source.path ?? d.source.name ?? '(null)';
+        throw virtError(
+          ErrorNumber.XML_ERROR,
+          ErrorDomain.DOMAIN,
+          `target '${disks[i]!.target.dev}' duplicated for disk sources '${src(disks[i]!)}' and '${src(disks[j]!)}'`,
+          { element: 'disk/target', attribute: 'dev', value: disks[i]!.target.dev },
+        );
+      }
+    }
+  }
+  const hostdevs = def.devices.hostdevs ?? [];
+  for (let i = 0; i < hostdevs.length; i++) {
+    for (let j = i + 1; j < hostdevs.length; j++) {
+      if (sameHostdevSource(hostdevs[i]!.source, hostdevs[j]!.source)) {
+        throw virtError(ErrorNumber.XML_ERROR, ErrorDomain.DOMAIN, 'Hostdev already exists in the domain configuration', { element: 'hostdev' });
+      }
+    }
+  }
   if (def.cpu?.topology) {
     const t = def.cpu.topology;
     const n = BigInt(t.sockets) * BigInt(t.dies) * BigInt(t.cores) * BigInt(t.threads);
@@ -30,6 +53,15 @@ function validateDomainInternal(def: DomainDef, driver: DomainDriverDefaults): v
     }
   }
   validateOs(def, driver);
+  // unset pool sizes count as -1, as in libvirt (so a minimum alone is refused)
+  const pool = (p: { threadPoolMin?: number; threadPoolMax?: number }): void => {
+    const mn = p.threadPoolMin ?? -1;
+    const mx = p.threadPoolMax ?? -1;
+    if (mx === 0) throw unsupported('thread_pool_max must be a positive integer');
+    if (mn > mx) throw unsupported('thread_pool_min must be smaller or equal to thread_pool_max');
+  };
+  for (const t of def.iothreads?.ids ?? []) pool(t);
+  if (def.iothreads?.defaultIothread) pool(def.iothreads.defaultIothread);
   const bm = def.os.bootmenu;
   if (bm?.timeout !== undefined && bm.timeout > 65535) {
     throw unsupported('invalid value for boot menu timeout, must be in range [0,65535]', { element: 'os/bootmenu', attribute: 'timeout' });
@@ -57,4 +89,21 @@ function validateOs(def: DomainDef, driver: DomainDriverDefaults): void {
   if (l.path) detail('loader path cannot be specified when firmware autoselection is enabled');
   if (def.os.nvram?.template) detail("nvram attribute 'template' cannot be specified when firmware autoselection is enabled");
   if (l.secure === false) detail("loader attribute 'secure' cannot be specified when firmware autoselection is enabled");
+}
+
+function sameHostdevSource(a: HostdevSubsys, b: HostdevSubsys): boolean {
+  if (a.type !== b.type) return false;
+  if (a.type === 'pci' && b.type === 'pci') {
+    return a.address.domain === b.address.domain && a.address.bus === b.address.bus && a.address.slot === b.address.slot && a.address.function === b.address.function;
+  }
+  if (a.type === 'usb' && b.type === 'usb') {
+    if (a.vendor !== undefined || b.vendor !== undefined) return a.vendor === b.vendor && a.product === b.product && a.address?.bus === b.address?.bus && a.address?.device === b.address?.device;
+    return a.address?.bus === b.address?.bus && a.address?.device === b.address?.device;
+  }
+  if (a.type === 'mdev' && b.type === 'mdev') return a.uuid === b.uuid;
+  if (a.type === 'scsi_host' && b.type === 'scsi_host') return a.wwpn === b.wwpn;
+  if (a.type === 'scsi' && b.type === 'scsi') {
+    return a.adapterName === b.adapterName && a.address?.bus === b.address?.bus && a.address?.target === b.address?.target && a.address?.unit === b.address?.unit;
+  }
+  return false;
 }

@@ -8,12 +8,17 @@ import type { NetworkDef, NetworkStatus, NetworkTaint } from './networkDef.js';
 import { writeNetworkElement, writeNetworkStatus } from './networkFormat.js';
 import { parseNetworkElement } from './networkParse.js';
 import { validateNetworkSchema } from './networkSchema.js';
+import type { NetworkDefineContext, NetworkDriverDefaults } from './networkDriverDefaults.js';
 
 export * from './networkDef.js';
 export { DNSMASQ_NAMESPACE, parseDhcpHost, sanitizeMetadata } from './networkParse.js';
 export { formatBitmap } from './networkFormat.js';
 export { NETWORK_RNG, validateNetworkSchema } from './networkSchema.js';
 export * from './networkDriverDefaults.js';
+export * from './socketAddr.js';
+export * from './pciAddress.js';
+export { writeNetworkElement, writeNetworkStatus } from './networkFormat.js';
+export { parseNetworkElement } from './networkParse.js';
 
 export interface ParseNetworkXMLOptions {
   /** VIR_NETWORK_DEFINE_VALIDATE / VIR_NETWORK_CREATE_VALIDATE: check against network.rng first. */
@@ -25,6 +30,13 @@ export interface ParseNetworkXMLOptions {
   status?: boolean;
   /** Read <dnsmasq:options> (the network driver registers that namespace; the test driver does not). */
   dnsmasqNamespace?: boolean;
+  /**
+   * The defining driver's rules, applied after parsing a definition (not a status file): its
+   * namespace, defaults and refusals (testDriverNetworkDefaults, networkDriverNetworkDefaults).
+   */
+  driver?: NetworkDriverDefaults;
+  /** Host facts the driver's rules need (bridge names in use, existing devices). */
+  defineContext?: NetworkDefineContext;
 }
 
 export interface FormatNetworkXMLOptions {
@@ -117,10 +129,12 @@ export function parseNetworkXML(xml: string, opts: ParseNetworkXMLOptions = {}):
     throw virtError(ErrorNumber.XML_ERROR, ErrorDomain.XML, `expecting root element of 'network', not '${root.name}'`, { element: root.name });
   }
   if (opts.validate) validateNetworkSchema(net);
-  const def = parseNetworkElement(net, { dnsmasqNamespace: opts.dnsmasqNamespace });
+  const def = parseNetworkElement(net, { dnsmasqNamespace: opts.dnsmasqNamespace ?? opts.driver?.dnsmasqNamespace });
   if (opts.status) {
     parseConnections(net, def);
     def.status = status ?? initialNetworkStatus();
+  } else if (opts.driver) {
+    opts.driver.postParse(def, opts.defineContext ?? { bridgeInUse: () => false });
   }
   return def;
 }

@@ -20,6 +20,8 @@ export interface NetworkDefineContext {
 }
 
 export interface NetworkDriverDefaults {
+  /** The driver registers the <dnsmasq:options> namespace (libvirt's network driver does). */
+  dnsmasqNamespace?: boolean;
   /** Fills driver defaults into a freshly parsed definition and refuses what the driver cannot run. */
   postParse(def: NetworkDef, ctx: NetworkDefineContext): void;
 }
@@ -68,6 +70,7 @@ export function ensureNetworkBridgeMac(def: NetworkDef): void {
 
 /** libvirt's network driver (networkValidate in bridge_driver.c, libvirt 9.0 messages). */
 export const networkDriverNetworkDefaults: NetworkDriverDefaults = {
+  dnsmasqNamespace: true,
   postParse(def, ctx) {
     if (def.name.includes('\n')) {
       throw virtError(ErrorNumber.XML_DETAIL, ErrorDomain.XML, 'invalid char in name: \n', { element: 'name', value: def.name });

@@ -80,6 +80,8 @@ const T = {
 interface Attr {
   check: Check;
   required?: boolean;
+  /** one branch of an attribute <choice>: libxml2 words its failures like a required one's */
+  inChoice?: boolean;
 }
 
 interface Elem {
@@ -90,19 +92,46 @@ interface Elem {
   text?: Check;
   /** anything goes inside (metadata) */
   anyContent?: boolean;
-  /** cross-attribute rule (an RNG <choice> between attributes) */
-  attrRule?: (el: XmlElement) => boolean;
+  /**
+   * cross-attribute rule (an RNG <choice> between attributes): null when satisfied, else the
+   * attribute libxml2 names as invalid ('' when it names none)
+   */
+  attrRule?: (el: XmlElement) => string | null;
+  /** a rule on the whole element (an RNG <choice> between content models) */
+  contentRule?: (el: XmlElement) => boolean;
+  /** libxml2 reports anything wrong inside only as a failure of this element (<forward>) */
+  opaque?: boolean;
+  /** libxml2 names no attribute when one of this element's is bad (<bridge>) */
+  quietAttrs?: boolean;
 }
 
 const opt = (check: Check): Attr => ({ check });
 const req = (check: Check): Attr => ({ check, required: true });
 const one = (elem: () => Elem) => ({ min: 0, max: 1, elem });
 const many = (elem: () => Elem, min = 0) => ({ min, max: Infinity, elem });
-const notBoth = (a: string, b: string) => (el: XmlElement) => !(a in el.attrs && b in el.attrs);
+const notBoth = (a: string, b: string) => (el: XmlElement) => (a in el.attrs && b in el.attrs ? b : null);
 
 const lease = (): Elem => ({ attrs: { expiry: req(T.unsignedLong), unit: opt(oneOf('seconds', 'minutes', 'hours')) } });
 
+// Which <parameters> attributes each virtualport type allows (networkcommon.rng's choice).
+const VP_PARAMS: Record<string, { allowed: string[]; required?: string }> = {
+  '802.1Qbg': { allowed: ['managerid', 'typeid', 'typeidversion', 'instanceid'] },
+  '802.1Qbh': { allowed: ['profileid'] },
+  openvswitch: { allowed: ['profileid', 'interfaceid'] },
+  midonet: { allowed: ['interfaceid'], required: 'interfaceid' },
+};
+
+function virtualportMatchesType(el: XmlElement): boolean {
+  const rule = el.attrs.type === undefined ? undefined : VP_PARAMS[el.attrs.type];
+  if (!rule) return true;
+  const params = el.children.find((c): c is XmlElement => typeof c === 'object' && 'name' in c && c.name === 'parameters');
+  if (!params) return rule.required === undefined;
+  const names = Object.keys(params.attrs);
+  return names.every((a) => rule.allowed.includes(a)) && (rule.required === undefined || names.includes(rule.required));
+}
+
 const virtualport = (): Elem => ({
+  contentRule: virtualportMatchesType,
   attrs: { type: opt(oneOf('802.1Qbg', '802.1Qbh', 'openvswitch', 'midonet')) },
   children: {
     parameters: one(() => ({
@@ -132,6 +161,7 @@ const NETWORK: Elem = {
     metadata: one(() => ({ anyContent: true })),
     uuid: one(() => ({ text: T.uuid })),
     bridge: one(() => ({
+      quietAttrs: true,
       attrs: {
         name: opt(T.deviceName),
         zone: opt(T.zoneName),
@@ -143,6 +173,7 @@ const NETWORK: Elem = {
     mtu: one(() => ({ attrs: { size: req(T.unsignedShort) } })),
     mac: one(() => ({ attrs: { address: req(T.uniMacAddr) } })),
     forward: one(() => ({
+      opaque: true,
       attrs: {
         dev: opt(T.deviceName),
         mode: opt(oneOf('nat', 'route', 'open', 'bridge', 'passthrough', 'private', 'vepa', 'hostdev')),
@@ -209,8 +240,8 @@ const NETWORK: Elem = {
           children: {
             range: many(() => ({ attrs: { start: req(T.ipAddr), end: req(T.ipAddr) }, children: { lease: one(lease) } })),
             host: many(() => ({
-              attrs: { mac: opt(T.uniMacAddr), id: opt(T.duid), name: opt(T.text), ip: req(T.ipAddr) },
-              attrRule: (el) => !('mac' in el.attrs && 'id' in el.attrs) && ('mac' in el.attrs || 'id' in el.attrs || 'name' in el.attrs),
+              attrs: { mac: { check: T.uniMacAddr, inChoice: true }, id: { check: T.duid, inChoice: true }, name: opt(T.text), ip: req(T.ipAddr) },
+              attrRule: (el) => ('mac' in el.attrs && 'id' in el.attrs ? 'id' : 'mac' in el.attrs || 'id' in el.attrs || 'name' in el.attrs ? null : ''),
               children: { lease: one(lease) },
             })),
             bootp: one(() => ({ attrs: { file: req(T.filePath), server: opt(T.dnsName) } })),
@@ -252,17 +283,36 @@ function trail(path: XmlElement[]): string[] {
   return out;
 }
 
+/*
+ * How libxml2 words a failure, as observed on libvirt 9.0's network.rng:
+ * - an element it does not know, or text in element-only content: "Element P has extra
+ *   content: C", then the trail from P;
+ * - an optional attribute with a bad value, or an unknown attribute on the root or on a
+ *   repeatable element: "Invalid attribute A for element E", then the trail from E;
+ * - a required attribute missing (anywhere), or bad on the root or a repeatable element:
+ *   "Element E failed to validate attributes", then the trail from E;
+ * - otherwise (an unknown attribute or a bad required value on a single optional element, bad
+ *   text): only the trail from E;
+ * - anything wrong inside <forward>: only the trail from <forward>; a bad optional child of a
+ *   repeatable element (<lease> in <range>): "Element P has extra content: C".
+ * Children are checked in the schema's order, then each child's instances in document order.
+ */
 function check(el: XmlElement, g: Elem, path: XmlElement[], repeated = false): void {
-  const at = (lines: string[], extra: ErrorFault = {}) =>
-    new SchemaViolation([...lines, ...trail(path)], { element: el.name, line: el.line, column: el.column, ...extra });
+  const pos = { element: el.name, line: el.line, column: el.column };
+  const at = (lines: string[], extra: ErrorFault = {}) => new SchemaViolation([...(g.opaque ? [] : lines), ...trail(path)], { ...pos, ...extra });
   if (g.anyContent) return;
-  // libxml2 names the element only when it is the root or one of a repeatable kind; for a bad
-  // value it then starts its trail at the parent.
   const named = repeated || path.length === 1;
-  const badAttrs = (extra: ErrorFault) =>
-    named
-      ? new SchemaViolation([`Element ${el.name} failed to validate attributes`, ...trail(path.slice(0, -1))], { element: el.name, line: el.line, column: el.column, ...extra })
-      : at([], extra);
+  const kids = g.children ?? {};
+
+  for (const c of el.children) {
+    if (typeof c === 'string') {
+      if (!g.text && c.trim() !== '') throw at([`Element ${el.name} has extra content: text`]);
+      continue;
+    }
+    if (!isElementChild(c)) continue;
+    if (!kids[c.name] && !(el === path[0] && dnsmasqChild(path[0]!, c))) throw at([`Element ${el.name} has extra content: ${c.name}`], { element: c.name });
+  }
+
   const attrs = g.attrs ?? {};
   for (const a of Object.keys(el.attrs)) {
     if (a === 'xmlns' || a.startsWith('xmlns:')) continue;
@@ -270,40 +320,57 @@ function check(el: XmlElement, g: Elem, path: XmlElement[], repeated = false): v
   }
   for (const [a, spec] of Object.entries(attrs)) {
     const v = el.attrs[a];
-    if ((v === undefined && spec.required) || (v !== undefined && !spec.check(v))) throw badAttrs({ attribute: a, value: v });
-  }
-  if (g.attrRule && !g.attrRule(el)) throw badAttrs({});
-
-  const kids = g.children ?? {};
-  const counts = new Map<string, number>();
-  for (const c of el.children) {
-    if (typeof c === 'string') {
-      if (g.text) continue;
-      if (c.trim() !== '') throw at([`Element ${el.name} has extra content: text`]);
-      continue;
+    const fault = { attribute: a, value: v };
+    if (v === undefined) {
+      if (spec.required) throw at([`Element ${el.name} failed to validate attributes`], fault);
+    } else if (!spec.check(v)) {
+      if (g.quietAttrs) throw at([], fault);
+      if (spec.inChoice) throw at([`Element ${el.name} failed to validate attributes`], fault);
+      if (!spec.required) throw at([`Invalid attribute ${a} for element ${el.name}`], fault);
+      throw at(named ? [`Element ${el.name} failed to validate attributes`] : [], fault);
     }
-    if (!isElementChild(c)) continue;
-    const spec = kids[c.name] ?? (el === path[0] ? dnsmasqChild(path[0]!, c) : undefined);
-    if (!spec) throw at([`Element ${el.name} has extra content: ${c.name}`], { element: c.name });
-    const n = (counts.get(c.name) ?? 0) + 1;
-    counts.set(c.name, n);
-    if (n > (spec.max ?? 1)) {
+  }
+  const choice = g.attrRule?.(el);
+  if (choice) throw at([`Invalid attribute ${choice} for element ${el.name}`], { attribute: choice, value: el.attrs[choice] });
+  if (choice === '') throw at([`Element ${el.name} failed to validate attributes`]);
+  if (g.contentRule && !g.contentRule(el)) throw at([]);
+
+  const byName = new Map<string, XmlElement[]>();
+  for (const c of el.children) if (isElementChild(c)) byName.set(c.name, [...(byName.get(c.name) ?? []), c]);
+  const order = [...Object.keys(kids), ...[...byName.keys()].filter((n) => !(n in kids))];
+  for (const name of order) {
+    const spec = kids[name] ?? (el === path[0] ? dnsmasqChild(path[0]!, byName.get(name)![0]!) : undefined);
+    const list = byName.get(name) ?? [];
+    if (!spec) continue;
+    if (list.length > (spec.max ?? 1)) {
+      const c = list[spec.max ?? 1]!;
+      if (g.opaque) throw at([], { element: c.name, line: c.line, column: c.column });
       throw new SchemaViolation([`Extra element ${c.name} in interleave`, `Element ${el.name} failed to validate content`, ...trail(path)], {
         element: c.name,
         line: c.line,
         column: c.column,
       });
     }
-    check(c, spec.elem(), [...path, c], (spec.max ?? 1) > 1);
+    for (const c of list) {
+      try {
+        check(c, spec.elem(), [...path, c], (spec.max ?? 1) > 1);
+      } catch (e) {
+        if (!(e instanceof SchemaViolation)) throw e;
+        if (g.opaque) throw at([], e.fault);
+        if (repeated && (spec.max ?? 1) === 1 && path.length > 1 && !spec.elem().children) {
+          throw at([`Element ${el.name} has extra content: ${c.name}`], e.fault);
+        }
+        throw e;
+      }
+    }
+    if (list.length < (spec.min ?? 0)) {
+      if (path.length === 1) throw at([`Expecting an element ${name}, got nothing`, 'Invalid sequence in interleave', `Element ${el.name} failed to validate content`]);
+      throw new SchemaViolation([`Expecting an element ${name}, got nothing`, ...trail(path.slice(0, -1))], pos);
+    }
   }
   if (g.text) {
     const text = el.children.filter((c): c is string => typeof c === 'string').join('');
-    if (!g.text(text)) throw new SchemaViolation(trail(path), { element: el.name, value: text, line: el.line, column: el.column });
-  }
-  for (const [name, spec] of Object.entries(kids)) {
-    if ((counts.get(name) ?? 0) < (spec.min ?? 0)) {
-      throw at([`Expecting an element ${name}, got nothing`, 'Invalid sequence in interleave', `Element ${el.name} failed to validate content`]);
-    }
+    if (!g.text(text)) throw new SchemaViolation(trail(path), { ...pos, value: text });
   }
 }
 

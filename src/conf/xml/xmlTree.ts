@@ -44,8 +44,8 @@ export function parseXml(text: string, opts: ParseXmlOptions = {}): XmlElement {
   let failure: { message: string; line: number; column: number } | undefined;
 
   parser.on('opentag', (tag) => {
-    const attrs: Record<string, string> = {};
-    for (const [k, v] of Object.entries(tag.attributes)) attrs[k] = v as string;
+    // without namespace processing saxes hands over a fresh plain object of strings per tag
+    const attrs = tag.attributes as Record<string, string>;
     const el: XmlElement = { name: tag.name, attrs, children: [], line: parser.line, column: parser.column };
     const parent = stack[stack.length - 1];
     if (parent) parent.children.push(el);

@@ -9,7 +9,12 @@ export type Attrs = Record<string, AttrValue>;
 const ESCAPES: Record<string, string> = { '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' };
 
 /** libvirt's virBufferEscapeString: markup characters escaped, other control characters dropped. */
+// eslint-disable-next-line no-control-regex
+const NEEDS_ESCAPE = /[<>&"'\x00-\x08\x0b\x0c\x0e-\x1f]/;
+
 export function escapeXml(s: string): string {
+  // most values need nothing: skip the replace (the writer is on the getXMLDesc hot path)
+  if (!NEEDS_ESCAPE.test(s)) return s;
   // eslint-disable-next-line no-control-regex
   return s.replace(/[<>&"']|[\x00-\x08\x0b\x0c\x0e-\x1f]/g, (c) => ESCAPES[c] ?? '');
 }

@@ -37,6 +37,11 @@ function same(f: string, exp: { code: number; domain: number; message: string },
     const [gHead, ...gRest] = got.message.split('\n');
     assert.equal(gHead!.replace(/: .*/, ''), eHead!.replace(/: .*/, ''), 'line of the error');
     assert.equal(gRest[0], eRest[0], 'source line quoted');
+  } else if (exp.code === ErrorNumber.XML_INVALID_SCHEMA) {
+    // libxml2's RNG validator words deep errors by its own grammar walk; tsvirt names the
+    // unknown element or attribute instead. The first line (the schema) is the same.
+    assert.equal(got.message.split('\n')[0], exp.message.split('\n')[0]);
+    assert.match(got.message, /\n(Invalid attribute \S+ for element \S+|Element \S+ has extra content: \S+)\n$/);
   } else {
     assert.equal(got.message, exp.message);
   }

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ErrorDomain, ErrorNumber, VirtError } from '../../../src/errors/index.js';
-import { formatDomainXML, parseDomainXML } from '../../../src/conf/domain/index.js';
+import { formatDeviceXML, formatDomainXML, parseDeviceXML, parseDomainXML } from '../../../src/conf/domain/index.js';
 import { testDomainDefaults } from '../../../src/drivers/test/domainDefaults.js';
 
 const minimal = (extra = '', attrs = ''): string =>
@@ -109,4 +109,49 @@ test('metadata is kept verbatim with its namespaces', () => {
   const xml = minimal('<metadata><a:x xmlns:a="urn:a" k="v&amp;w"><a:y/>t</a:x><b:z xmlns:b="urn:b"/></metadata>');
   const out = formatDomainXML(parseDomainXML(xml));
   assert.match(out, /\n {2}<metadata>\n {4}<a:x xmlns:a="urn:a" k="v&amp;w"><a:y\/>t<\/a:x>\n {4}<b:z xmlns:b="urn:b"\/>\n {2}<\/metadata>\n/);
+});
+
+test('parseDeviceXML reads one device with the domain defaults; formatDeviceXML writes it unindented', () => {
+  const def = parseDomainXML(minimal(), { driver: testDomainDefaults });
+  const dev = parseDeviceXML(
+    "<interface type='bridge'><mac address='52:54:00:01:02:03'/><source bridge='br0'/><vlan><tag id='7'/></vlan></interface>",
+    def,
+    { driver: testDomainDefaults },
+  );
+  assert.equal(dev.kind, 'interface');
+  assert.equal(
+    formatDeviceXML(dev),
+    "<interface type='bridge'>\n  <mac address='52:54:00:01:02:03'/>\n  <source bridge='br0'/>\n  <vlan>\n    <tag id='7'/>\n  </vlan>\n</interface>\n",
+  );
+  const disk = parseDeviceXML("<disk type='file' device='cdrom'><target dev='hdc'/></disk>", def);
+  assert.equal(disk.kind, 'disk');
+  // the generic defaults apply: bus from the name, cdrom read-only, a drive address
+  assert.match(formatDeviceXML(disk), /<target dev='hdc' bus='ide'\/>\n {2}<readonly\/>\n {2}<address type='drive' controller='0' bus='1' target='0' unit='0'\/>/);
+  const e = err(() => parseDeviceXML('<warpcore/>', def));
+  assert.equal(e.code, ErrorNumber.CONFIG_UNSUPPORTED);
+  assert.equal(e.message, "unsupported configuration: unknown device type 'warpcore'");
+  const bad = err(() => parseDeviceXML('<interface type=', def));
+  assert.equal(bad.code, ErrorNumber.XML_DETAIL);
+  assert.match(bad.message, /^\(device_definition\):1: /);
+});
+
+test('status XML keeps the actual network connection of an interface', () => {
+  const xml = minimal(
+    "<devices><interface type='network'><mac address='52:54:00:01:02:04'/><source network='default' portid='b5a4c5d8-9f0e-4c3b-8a1d-2e3f4a5b6c7d'/>" +
+      "<actual type='bridge'><source bridge='virbr0'/><class id='3'/></actual><target dev='vnet0'/></interface></devices>",
+    " id='5'",
+  );
+  const def = parseDomainXML(xml, { live: true });
+  const nic = def.devices.interfaces![0]!;
+  assert.deepEqual(nic.actual, { type: 'bridge', classId: 3, source: { bridge: 'virbr0' } });
+  // live XML shows the actual connection in place of the network
+  assert.match(formatDomainXML(def), /<interface type='bridge'>\n {6}<mac address='52:54:00:01:02:04'\/>\n {6}<source network='default' portid='b5a4c5d8-9f0e-4c3b-8a1d-2e3f4a5b6c7d' bridge='virbr0'\/>/);
+  // status XML keeps the config and the <actual> subelement
+  const status = formatDomainXML(def, { status: true });
+  assert.match(status, /<interface type='network'>[\s\S]*<actual type='bridge'>\n {8}<source bridge='virbr0'\/>\n {8}<class id='3'\/>\n {6}<\/actual>/);
+  assert.deepEqual(parseDomainXML(status, { live: true }).devices.interfaces![0]!.actual, nic.actual);
+  // inactive XML drops the generated name and the port id
+  const inactive = formatDomainXML(def, { inactive: true });
+  assert.match(inactive, /<source network='default'\/>/);
+  assert.doesNotMatch(inactive, /vnet0|actual/);
 });
