@@ -14,7 +14,7 @@ import { netHost, type NetHost } from '../../host/netHost.js';
 import type { DomainCapabilitiesQuery, DomainEvent, DomainInterfaceAddresses, DomainRef } from '../driver.js';
 import type { EventBroker } from '../events.js';
 import { QemuCapsCache, type QemuCaps } from './capabilities.js';
-import { capsForDomain, qemuCapsSource, qemuDomainDefaults, type QemuCapsSource } from './cmdlineBridge.js';
+import { capsForDomain, qemuCapsSource, qemuDomainDefaults, type QemuCapsSource } from './domainDefaults.js';
 import { DriverLock } from './driverLock.js';
 import { QemuDomainObj } from './domainObj.js';
 import type { InterfaceHostContext } from './interfaceHost.js';

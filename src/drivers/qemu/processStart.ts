@@ -18,13 +18,10 @@ import {
   DomainShutoffReason,
   DomainState,
 } from '../constants.js';
-import {
-  assignDeviceAliases,
-  buildQemuCommandLine,
-  chardevSocketPath,
-  validateInterfaceForStart,
-  type CommandLineContext,
-} from './cmdlineBridge.js';
+import { buildQemuCommandLine, validateDomainForStart, type CommandLineContext } from './commandLine.js';
+import { assignDomainAddresses } from './deviceAddresses.js';
+import { assignDeviceAliases } from './deviceAliases.js';
+import { chardevSocketPath } from './devices/chardev.js';
 import { QemuConsole } from './console.js';
 import type { DomainRuntime, QemuDomainObj } from './domainObj.js';
 import type { QemuDriverState } from './driverState.js';
@@ -51,7 +48,7 @@ export function consoleSockets(def: DomainDef, ctx: CommandLineContext): Map<str
   for (const list of [def.devices.serials, def.devices.consoles, def.devices.channels]) {
     for (const chr of list ?? []) {
       if (!chr.alias || out.has(chr.alias)) continue;
-      if (chr.source.type === 'pty') out.set(chr.alias, chardevSocketPath(ctx, chr.alias));
+      if (chr.source.type === 'pty') out.set(chr.alias, chardevSocketPath(ctx, `char${chr.alias}`));
       else if (chr.source.type === 'unix' && chr.source.mode !== 'connect' && chr.source.path) out.set(chr.alias, chr.source.path);
     }
   }
@@ -90,8 +87,10 @@ export async function startDomain(state: QemuDriverState, obj: QemuDomainObj, op
     await access(binary).catch((err: unknown) => {
       throw fromSystemError(err, ErrorDomain.QEMU, `Cannot check QEMU binary ${binary}`, { value: binary });
     });
+    // Checks, addresses and aliases first: nothing on the host changes for a domain QEMU cannot run.
+    validateDomainForStart(live, caps);
+    assignDomainAddresses(live);
     assignDeviceAliases(live);
-    for (const net of live.devices.interfaces ?? []) validateInterfaceForStart(net);
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true, mode: 0o700 });
 
