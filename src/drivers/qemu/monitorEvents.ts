@@ -66,7 +66,6 @@ export function watchRuntime(state: QemuDriverState, obj: QemuDomainObj, rt: Dom
   const qmp = rt.qmp;
   if (qmp) {
     qmp.on('event', (ev) => {
-      if (process.env.TSVIRT_DEBUG_QMP) console.error('QMP', obj.name, ev.event, JSON.stringify(ev.data));
       if (obj.runtime !== rt || rt.detaching) return;
       try {
         handleEvent(state, obj, rt, ev);

@@ -3,8 +3,8 @@
 // monitor connected as soon as its socket exists, the few things done while paused, `cont`.
 // A failure at any step reports QEMU's own error line when QEMU was the one to fail, and undoes
 // every host change made so far.
-import { watch } from 'node:fs';
-import { access, mkdir, rm } from 'node:fs/promises';
+import { mkdirSync, rmSync, watch } from 'node:fs';
+import { access, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { DomainDef } from '../../conf/domain/index.js';
 import { ErrorDomain, ErrorNumber, VirtError, fromSystemError, virtError } from '../../errors/index.js';
@@ -91,8 +91,8 @@ export async function startDomain(state: QemuDriverState, obj: QemuDomainObj, op
     validateDomainForStart(live, caps);
     assignDomainAddresses(live);
     assignDeviceAliases(live);
-    await rm(dir, { recursive: true, force: true });
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
 
     // Host side of each interface, in order; QEMU sees their descriptors from 3 on.
     const netFds = new Map<string, number[]>();
@@ -189,7 +189,9 @@ export async function startDomain(state: QemuDriverState, obj: QemuDomainObj, op
       rt.runningReason = undefined;
     }
     await firstStatus;
-    await saveStatus(state, obj);
+    // Not waited for: a driver that dies before it lands finds the QEMU through the first
+    // status file and asks QEMU for its state.
+    void saveStatus(state, obj);
   } catch (err) {
     // QEMU died under a monitor command: its own words explain why.
     const died = proc !== undefined && qmp !== undefined && (qmp.closed || !proc.running) && (await proc.waitExit(1000));

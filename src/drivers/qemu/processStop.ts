@@ -48,14 +48,23 @@ async function teardown(state: QemuDriverState, obj: QemuDomainObj, rt: DomainRu
   }
   for (const w of rt.deviceDeleted.values()) w();
   rt.deviceDeleted.clear();
-  await rt.proc.logLine(`shutting down, reason=${SHUTOFF_NAMES[reason] ?? 'unknown'}`);
   const ctx = state.interfaceContext();
-  for (const record of [...rt.net].reverse()) {
-    await releaseInterface({ ...ctx, warn: (e) => state.warn(e, obj) }, record);
-  }
-  await rt.statusWrites;
-  await removeDomainStatus(state.statusPath(obj.name)).catch((e: unknown) => state.warn(e, obj));
-  await rm(rt.dir, { recursive: true, force: true }).catch((e: unknown) => state.warn(e, obj));
+  const releaseAll = async (): Promise<void> => {
+    for (const record of [...rt.net].reverse()) {
+      await releaseInterface({ ...ctx, warn: (e) => state.warn(e, obj) }, record);
+    }
+  };
+  const files = async (): Promise<void> => {
+    await rt.statusWrites;
+    await removeDomainStatus(state.statusPath(obj.name)).catch((e: unknown) => state.warn(e, obj));
+  };
+  // Independent of each other: done side by side.
+  await Promise.all([
+    rt.proc.logLine(`shutting down, reason=${SHUTOFF_NAMES[reason] ?? 'unknown'}`),
+    releaseAll(),
+    files(),
+    rm(rt.dir, { recursive: true, force: true }).catch((e: unknown) => state.warn(e, obj)),
+  ]);
 
   obj.runtime = undefined;
   const ref = obj.ref(); // with the id it ran under, as libvirt's STOPPED event carries
