@@ -41,6 +41,10 @@ export interface DomainRuntime {
   statusWrites: Promise<void>;
   /** Waiters for QMP DEVICE_DELETED, by device alias. */
   deviceDeleted: Map<string, () => void>;
+  /** Block node names of each disk with media, by alias (blockdev-del after unplug). */
+  diskNodes: Map<string, { storage: string; format: string }>;
+  /** The next libvirt-N block node number for a hotplugged disk. */
+  nextNodeIndex: number;
   /** A DEVICE_DELETED nobody waited for (the guest finished an unplug late). */
   onDeviceDeleted?: (alias: string) => void;
 }

@@ -8,14 +8,16 @@ import { parseDeviceXML } from '../../conf/domain/index.js';
 import type { DiskDef } from '../../conf/domain/disk.js';
 import { insertDisk } from '../../conf/domain/disk.js';
 import type { InterfaceDef } from '../../conf/domain/interface.js';
-import { isVirtioModel } from '../../conf/domain/interface.js';
 import { ErrorDomain, ErrorNumber, fromSystemError, virtError } from '../../errors/index.js';
 import { normalizeMac } from '../../host/macAddress.js';
 import { closeTapFds } from '../../host/tap.js';
 import { DomainDeviceModifyFlags, DomainEventID } from '../constants.js';
 import { checkFlags } from '../flags.js';
+import type { CommandLineContext, DeviceBuildEnv } from './commandLineContext.js';
 import { assignHotplugAddress } from './deviceAddresses.js';
 import { assignHotplugAlias } from './deviceAliases.js';
+import { diskBlockdevProps, diskDeviceProps, diskHasSource } from './devices/disk.js';
+import { interfaceDeviceProps, validateInterfaceForStart } from './devices/interface.js';
 import type { DomainRuntime, QemuDomainObj } from './domainObj.js';
 import type { QemuDriverState } from './driverState.js';
 import { activateInterface, prepareInterface, releaseInterface, type NetHostRecord } from './interfaceHost.js';
@@ -110,26 +112,38 @@ async function attachLive(state: QemuDriverState, obj: QemuDomainObj, dev: Domai
   addToDef(structuredClone(live), dev); // duplicate checks before any host change
   assignHotplugAlias(live, dev);
   assignHotplugAddress(live, dev);
-  if (dev.kind === 'interface') await attachInterfaceLive(state, obj, rt, qmp, dev.def);
-  else await attachDiskLive(state, obj, qmp, dev.def);
+  const env = await buildEnv(state, obj, rt);
+  if (dev.kind === 'interface') await attachInterfaceLive(state, obj, rt, qmp, dev.def, env);
+  else await attachDiskLive(obj, rt, qmp, dev.def, env);
   state.emit({ eventId: DomainEventID.DEVICE_ADDED, dom: obj.ref(), devAlias: dev.def.alias ?? '' });
   await saveStatus(state, obj);
 }
 
-function pciProps(info: { address?: InterfaceDef['address'] }): Record<string, unknown> {
-  const a = info.address;
-  if (a?.type !== 'pci') return {};
-  return { bus: `pci.${a.bus}`, addr: `0x${a.slot.toString(16)}${a.function ? `.0x${a.function.toString(16)}` : ''}` };
+/** What the device builders of the command line need, for one hotplugged device. */
+async function buildEnv(state: QemuDriverState, obj: QemuDomainObj, rt: DomainRuntime): Promise<DeviceBuildEnv> {
+  const caps = await state.capsFor(obj.def);
+  const ctx: CommandLineContext = {
+    caps,
+    vmName: obj.name,
+    qmpSocket: rt.monitorPath,
+    chardevSocketDir: rt.dir,
+    libDir: state.paths.lib,
+    logDir: state.paths.log,
+    netFds: new Map(),
+    ptyAsSocket: true,
+  };
+  return { def: obj.def, caps, ctx, bootIndex: new Map() };
 }
 
-/** QEMU's -device driver for a NIC model (qemuBuildNicDevProps). */
-export function nicDriver(net: InterfaceDef): string {
-  const m = net.model ?? 'rtl8139';
-  if (isVirtioModel(m)) return m === 'virtio' ? 'virtio-net-pci' : `virtio-net-pci-${m.slice('virtio-'.length)}`;
-  return m;
-}
-
-async function attachInterfaceLive(state: QemuDriverState, obj: QemuDomainObj, rt: DomainRuntime, qmp: QmpClient, net: InterfaceDef): Promise<void> {
+async function attachInterfaceLive(
+  state: QemuDriverState,
+  obj: QemuDomainObj,
+  rt: DomainRuntime,
+  qmp: QmpClient,
+  net: InterfaceDef,
+  env: DeviceBuildEnv,
+): Promise<void> {
+  validateInterfaceForStart(net);
   const ctx = { ...state.interfaceContext(), warn: (e: unknown) => state.warn(e, obj) };
   const alias = net.alias!;
   const netdevId = `host${alias}`;
@@ -147,7 +161,6 @@ async function attachInterfaceLive(state: QemuDriverState, obj: QemuDomainObj, r
       netdev.type = 'tap';
       if (fdNames.length === 1) netdev.fd = fdNames[0];
       else netdev.fds = fdNames.join(':');
-      if (prepared.vnetHdr) netdev.vnet_hdr = true;
     } else if (net.type === 'user') {
       netdev.type = 'user';
     } else {
@@ -157,12 +170,8 @@ async function attachInterfaceLive(state: QemuDriverState, obj: QemuDomainObj, r
     await qmp.execute('netdev_add', netdev);
     netdevAdded = true;
     await activateInterface(ctx, prepared.record);
-    const device: Record<string, unknown> = { driver: nicDriver(net), netdev: netdevId, id: alias, mac: net.mac.address, ...pciProps(net) };
-    if (fdNames.length > 1 && isVirtioModel(net.model)) {
-      device.mq = true;
-      device.vectors = 2 * fdNames.length + 2;
-    }
-    if (isVirtioModel(net.model) || net.rom?.enabled === false) device.romfile = '';
+    // The guest side exactly as the command line builds it (model, MAC, address, queues).
+    const device = interfaceDeviceProps(net, env);
     await qmp.execute('device_add', device);
     if (net.link?.state === 'down') await qmp.execute('set_link', { name: alias, up: false });
   } catch (err) {
@@ -176,52 +185,38 @@ async function attachInterfaceLive(state: QemuDriverState, obj: QemuDomainObj, r
   rt.net.push(prepared.record);
 }
 
-/** Block node names of a disk (libvirt's libvirt-N-storage / libvirt-N-format). */
-function diskNodes(alias: string): { storage: string; format: string } {
-  return { storage: `${alias}-storage`, format: `${alias}-format` };
-}
-
-async function attachDiskLive(state: QemuDriverState, obj: QemuDomainObj, qmp: QmpClient, disk: DiskDef): Promise<void> {
+async function attachDiskLive(obj: QemuDomainObj, rt: DomainRuntime, qmp: QmpClient, disk: DiskDef, env: DeviceBuildEnv): Promise<void> {
   const bus = disk.target.bus ?? 'virtio';
-  if (bus !== 'virtio' || disk.device !== 'disk') {
-    throw virtError(ErrorNumber.OPERATION_UNSUPPORTED, Q, `disk bus '${bus}' cannot be hotplugged`);
+  if (bus !== 'virtio' && bus !== 'usb' && bus !== 'scsi') {
+    throw virtError(ErrorNumber.OPERATION_UNSUPPORTED, Q, `disk bus '${bus}' cannot be hotplugged.`);
   }
+  if (disk.device !== 'disk') throw virtError(ErrorNumber.OPERATION_UNSUPPORTED, Q, `disk device='${disk.device}' cannot be hotplugged.`);
   const path = disk.source.path;
-  if ((disk.source.type !== 'file' && disk.source.type !== 'block') || !path) {
+  if (!diskHasSource(disk) || !path) {
     throw virtError(ErrorNumber.OPERATION_UNSUPPORTED, Q, `live attach of a disk of type '${disk.source.type}' is not supported`);
   }
   await access(path).catch((err: unknown) => {
     throw fromSystemError(err, Q, `Cannot access storage file '${path}'`, { value: path });
   });
   const alias = disk.alias!;
-  const nodes = diskNodes(alias);
-  const readOnly = disk.readonly === true;
+  // libvirt numbers block nodes on from the highest one in use.
+  const index = rt.nextNodeIndex++;
+  const b = diskBlockdevProps(disk, index);
   let storageAdded = false;
   let formatAdded = false;
   try {
-    await qmp.execute('blockdev-add', {
-      driver: disk.source.type === 'block' ? 'host_device' : 'file',
-      filename: path,
-      'node-name': nodes.storage,
-      'auto-read-only': true,
-      discard: 'unmap',
-    });
+    await qmp.execute('blockdev-add', b.storage);
     storageAdded = true;
-    await qmp.execute('blockdev-add', {
-      'node-name': nodes.format,
-      'read-only': readOnly,
-      driver: disk.source.format ?? 'raw',
-      file: nodes.storage,
-    });
+    await qmp.execute('blockdev-add', b.format);
     formatAdded = true;
-    await qmp.execute('device_add', { driver: 'virtio-blk-pci', ...pciProps(disk), drive: nodes.format, id: alias });
+    await qmp.execute('device_add', diskDeviceProps(disk, env, b.names));
   } catch (err) {
-    if (formatAdded) await qmp.execute('blockdev-del', { 'node-name': nodes.format }).catch(() => undefined);
-    if (storageAdded) await qmp.execute('blockdev-del', { 'node-name': nodes.storage }).catch(() => undefined);
+    if (formatAdded) await qmp.execute('blockdev-del', { 'node-name': b.names.format }).catch(() => undefined);
+    if (storageAdded) await qmp.execute('blockdev-del', { 'node-name': b.names.storage }).catch(() => undefined);
     throw err;
   }
+  rt.diskNodes.set(alias, b.names);
   insertDisk((obj.def.devices.disks ??= []), disk);
-  void state;
 }
 
 // ---- detach ----
@@ -333,10 +328,11 @@ export async function removeDeviceBackend(state: QemuDriverState, obj: QemuDomai
   }
   const di = (live.devices.disks ?? []).findIndex((d) => d.alias === alias);
   if (di >= 0) {
-    const nodes = diskNodes(alias);
-    for (const node of [nodes.format, nodes.storage]) {
-      await rt.qmp?.execute('blockdev-del', { 'node-name': node }).catch(() => undefined);
+    const nodes = rt.diskNodes.get(alias);
+    for (const node of nodes ? [nodes.format, nodes.storage] : []) {
+      await rt.qmp?.execute('blockdev-del', { 'node-name': node }).catch((e: unknown) => state.warn(e, obj));
     }
+    rt.diskNodes.delete(alias);
     live.devices.disks!.splice(di, 1);
   }
   state.emit({ eventId: DomainEventID.DEVICE_REMOVED, dom: obj.ref(), devAlias: alias });

@@ -22,6 +22,7 @@ import { buildQemuCommandLine, validateDomainForStart, type CommandLineContext }
 import { assignDomainAddresses } from './deviceAddresses.js';
 import { assignDeviceAliases } from './deviceAliases.js';
 import { chardevSocketPath } from './devices/chardev.js';
+import { diskBlockdevProps, diskHasSource } from './devices/disk.js';
 import { QemuConsole } from './console.js';
 import type { DomainRuntime, QemuDomainObj } from './domainObj.js';
 import type { QemuDriverState } from './driverState.js';
@@ -122,6 +123,12 @@ export async function startDomain(state: QemuDriverState, obj: QemuDomainObj, op
       ptyAsSocket: true,
     };
     const cmd = buildQemuCommandLine(live, ctx);
+    // The block nodes the command line gave each disk (libvirt-N-…, the last disk N = 1).
+    const disks = live.devices.disks ?? [];
+    const diskNodes = new Map<string, { storage: string; format: string }>();
+    disks.forEach((d, i) => {
+      if (d.alias && diskHasSource(d)) diskNodes.set(d.alias, diskBlockdevProps(d, disks.length - i).names);
+    });
 
     const socketAppears = waitForFile(monitorPath);
     try {
@@ -151,6 +158,8 @@ export async function startDomain(state: QemuDriverState, obj: QemuDomainObj, op
       stopping: undefined,
       statusWrites: Promise.resolve(),
       deviceDeleted: new Map(),
+      diskNodes,
+      nextNodeIndex: disks.length + 1,
     };
     obj.runtime = rt;
     // The status file is written while QEMU starts up (it names the pid): a driver that dies

@@ -80,6 +80,8 @@ async function reconnectOne(state: QemuDriverState, path: string): Promise<void>
     stopping: undefined,
     statusWrites: Promise.resolve(),
     deviceDeleted: new Map(),
+    diskNodes: new Map(status.diskNodes),
+    nextNodeIndex: status.nextNodeIndex,
   };
   obj.runtime = rt;
   const target = obj;

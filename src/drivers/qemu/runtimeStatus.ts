@@ -20,6 +20,8 @@ export function saveStatus(state: QemuDriverState, obj: QemuDomainObj): Promise<
     logFile: rt.logFile,
     logStart: rt.proc.logStart,
     consoles: [...rt.consoles].map(([alias, c]) => [alias, c.socketPath] as [string, string]),
+    diskNodes: [...rt.diskNodes].map(([alias, n]) => [alias, { ...n }] as [string, { storage: string; format: string }]),
+    nextNodeIndex: rt.nextNodeIndex,
     gotShutdown: rt.gotShutdown,
     net: rt.net.map((r) => ({ ...r })),
     def: obj.def,

@@ -6,7 +6,8 @@
 //   <domstatus state='running' reason='booted' pid='1234' starttime='5678'>
 //     <monitor path='…/monitor.sock' type='unix'/>
 //     <runtime dir='…' log='…' logstart='…'/>
-//     <console alias='serial0' path='…/serial0.sock'/>
+//     <console alias='serial0' path='…/charserial0.sock'/>
+//     <disknodes alias='virtio-disk0' storage='libvirt-1-storage' format='libvirt-1-format'/>
 //     <hostnet mac='52:54:00:…' alias='net0' type='ethernet'>
 //       <created kind='tap' name='vnet0'/> <bandwidth dev='vnet0'/> …
 //     </hostnet>
@@ -33,6 +34,9 @@ export interface DomainStatus {
   logStart: number;
   /** Console sockets by chardev alias. */
   consoles: [string, string][];
+  /** Block node names by disk alias, and the next node number for a hotplugged disk. */
+  diskNodes: [string, { storage: string; format: string }][];
+  nextNodeIndex: number;
   /** The guest asked to power off (QMP SHUTDOWN from the guest): its exit is a shutdown, not a crash. */
   gotShutdown: boolean;
   net: NetHostRecord[];
@@ -52,8 +56,9 @@ export function formatDomainStatus(s: DomainStatus, driver: DomainDriverDefaults
     gotshutdown: s.gotShutdown ? 'yes' : undefined,
   });
   w.empty('monitor', { path: s.monitorPath, type: 'unix' });
-  w.empty('runtime', { dir: s.dir, log: s.logFile, logstart: s.logStart });
+  w.empty('runtime', { dir: s.dir, log: s.logFile, logstart: s.logStart, nextnode: s.nextNodeIndex });
   for (const [alias, path] of s.consoles) w.empty('console', { alias, path });
+  for (const [alias, n] of s.diskNodes) w.empty('disknodes', { alias, storage: n.storage, format: n.format });
   for (const r of s.net) {
     w.element('hostnet', { mac: r.mac, alias: r.alias, type: r.type }, (c) => {
       if (r.created) c.empty('created', { kind: r.created.kind, name: r.created.name });
@@ -126,6 +131,10 @@ export function parseDomainStatus(text: string, path: string, driver: DomainDriv
     consoles: children(root, 'console')
       .filter((c) => c.attrs.alias && c.attrs.path)
       .map((c) => [c.attrs.alias!, c.attrs.path!] as [string, string]),
+    diskNodes: children(root, 'disknodes')
+      .filter((c) => c.attrs.alias && c.attrs.storage && c.attrs.format)
+      .map((c) => [c.attrs.alias!, { storage: c.attrs.storage!, format: c.attrs.format! }] as [string, { storage: string; format: string }]),
+    nextNodeIndex: Number(runtime.attrs.nextnode ?? 1) || 1,
     gotShutdown: root.attrs.gotshutdown === 'yes',
     net,
     def,
