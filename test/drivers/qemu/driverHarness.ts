@@ -69,6 +69,14 @@ export class EventLog {
   }
 }
 
+/** Destroys every running domain of a connection (a failed test must not leave QEMUs behind). */
+export async function destroyAll(conn: Connection | undefined): Promise<void> {
+  if (!conn || conn.closed) return;
+  for (const dom of await conn.listAllDomains(1 /* ACTIVE */).catch(() => [])) {
+    await dom.destroy().catch(() => undefined);
+  }
+}
+
 export function embedURI(root: string): string {
   return `qemu:///embed?root=${root}`;
 }

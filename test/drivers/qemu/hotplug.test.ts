@@ -11,7 +11,7 @@ import { type Connection, ErrorNumber, VirtError } from '../../../src/api/index.
 import { guestSkipReason, type GuestConsole } from '../../helpers/guest.js';
 import { enterTestNetns, type TestNetns } from '../../helpers/netns.js';
 import { skipUnless, tempDir } from '../../helpers/system.js';
-import { EventLog, openEmbed, startWithConsole } from './driverHarness.js';
+import { destroyAll, EventLog, openEmbed, startWithConsole } from './driverHarness.js';
 import { guestDomainXML } from './guestDomain.js';
 
 const skip = skipUnless({ root: true, commands: ['qemu-system-x86_64', 'ip'] }) || guestSkipReason();
@@ -43,6 +43,7 @@ describe('hotplug (root, network namespace, test guest)', { skip }, () => {
   });
   after(async () => {
     guest?.close();
+    await destroyAll(conn);
     await conn?.close();
     ns?.leave();
     tmp.remove();

@@ -10,7 +10,7 @@ import { type Connection, ErrorNumber, VirtError } from '../../../src/api/index.
 import { DomainEventType as E, DomainState as S } from '../../../src/drivers/constants.js';
 import { guestSkipReason } from '../../helpers/guest.js';
 import { skipUnless, tempDir } from '../../helpers/system.js';
-import { EventLog, assertNoRuntimeLeft, openEmbed, processAlive, startWithConsole, statusPid } from './driverHarness.js';
+import { assertNoRuntimeLeft, destroyAll, EventLog, openEmbed, processAlive, startWithConsole, statusPid } from './driverHarness.js';
 import { guestDomainXML } from './guestDomain.js';
 
 const skip = skipUnless({ commands: ['qemu-system-x86_64'] }) || guestSkipReason();
@@ -26,6 +26,7 @@ describe('QEMU driver lifecycle (embedded, real QEMU and test guest)', { skip },
     events = await EventLog.attach(conn);
   });
   after(async () => {
+    await destroyAll(conn);
     await conn?.close();
     tmp.remove();
   });

@@ -12,7 +12,7 @@ import { ErrorNumber, VirtError } from '../../../src/api/index.js';
 import { DomainEventType as E, DomainState as S } from '../../../src/drivers/constants.js';
 import { GuestConsole, guestSkipReason } from '../../helpers/guest.js';
 import { projectRoot, skipUnless, tempDir } from '../../helpers/system.js';
-import { EventLog, assertNoRuntimeLeft, openEmbed, processAlive, statusPid } from './driverHarness.js';
+import { EventLog, assertNoRuntimeLeft, destroyAll, openEmbed, processAlive, statusPid } from './driverHarness.js';
 
 const skip = skipUnless({ commands: ['qemu-system-x86_64'] }) || guestSkipReason();
 const child = join(projectRoot, 'dist/test/drivers/qemu/startGuestsChild.js');
@@ -114,6 +114,7 @@ describe('reattach after the managing process dies', { skip }, () => {
         [E.STOPPED, 1],
       ]);
     } finally {
+      await destroyAll(conn);
       await conn.close();
     }
   });
