@@ -159,6 +159,8 @@ export class QemuDriverState {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Status writes still on their way land first (a start does not wait for its last one).
+    await Promise.all([...this.byUuid.values()].map((o) => o.runtime?.statusWrites));
     for (const obj of this.byUuid.values()) {
       const rt = obj.runtime;
       if (!rt) continue;

@@ -108,7 +108,9 @@ async function reconnectOne(state: QemuDriverState, path: string): Promise<void>
   try {
     const st = await rt.qmp.execute<{ running: boolean; status: string }>('query-status');
     if (st.running && target.state !== DomainState.RUNNING) {
-      target.setState(DomainState.RUNNING, DomainRunningReason.UNPAUSED);
+      // A start whose last status write did not land was on its way to running/booted.
+      const starting = target.state === DomainState.PAUSED && target.reason === DomainPausedReason.STARTING_UP;
+      target.setState(DomainState.RUNNING, starting ? DomainRunningReason.BOOTED : DomainRunningReason.UNPAUSED);
     } else if (!st.running && target.state === DomainState.RUNNING) {
       target.setState(
         st.status === 'shutdown' ? DomainState.SHUTDOWN : DomainState.PAUSED,
@@ -120,7 +122,7 @@ async function reconnectOne(state: QemuDriverState, path: string): Promise<void>
         rt.proc.signal('SIGTERM');
       }
     }
-    await saveStatus(state, target);
+    if (target.state !== status.state || target.reason !== status.reason) await saveStatus(state, target);
   } catch (err) {
     state.warn(err, target, 'query-status after reconnect');
   }
