@@ -29,6 +29,14 @@ import type {
   TypedParam,
 } from '../drivers/driver.js';
 
+/** virCheckNonNegativeArg: "maxids in virConnectListDomains must be zero or greater". */
+function checkNonNegative(name: string, value: number, fn: string, domain: number): void {
+  if (!Number.isInteger(value) || value < 0) {
+    const message = `${name} in ${fn} must be zero or greater`;
+    throw new VirtError({ code: ErrorNumber.INVALID_ARG, domain, message, str1: message });
+  }
+}
+
 /** A driver event with its `dom` turned into a Domain handle of the registering connection. */
 export type DomainEventMessage = DomainEvent extends infer E
   ? E extends { dom: DomainRef }
@@ -134,55 +142,55 @@ export class Connection {
     await this.#driver.close();
   }
 
-  getURI(): Promise<string> {
+  async getURI(): Promise<string> {
     return this.drv('virConnectGetURI').getURI();
   }
 
-  getType(): Promise<string> {
+  async getType(): Promise<string> {
     return this.drv('virConnectGetType').getType();
   }
 
-  getVersion(): Promise<number> {
+  async getVersion(): Promise<number> {
     return this.drv('virConnectGetVersion').getVersion();
   }
 
-  getLibVersion(): Promise<number> {
+  async getLibVersion(): Promise<number> {
     return this.drv('virConnectGetLibVersion').getLibVersion();
   }
 
-  getHostname(): Promise<string> {
+  async getHostname(): Promise<string> {
     return this.drv('virConnectGetHostname').getHostname();
   }
 
-  getCapabilities(): Promise<string> {
+  async getCapabilities(): Promise<string> {
     return this.drv('virConnectGetCapabilities').getCapabilities();
   }
 
-  getDomainCapabilities(query: DomainCapabilitiesQuery = {}, flags = 0): Promise<string> {
+  async getDomainCapabilities(query: DomainCapabilitiesQuery = {}, flags = 0): Promise<string> {
     return this.drv('virConnectGetDomainCapabilities').getDomainCapabilities(query, flags);
   }
 
-  getMaxVcpus(type: string | null = null): Promise<number> {
+  async getMaxVcpus(type: string | null = null): Promise<number> {
     return this.drv('virConnectGetMaxVcpus').getMaxVcpus(type);
   }
 
-  nodeGetInfo(): Promise<NodeInfo> {
+  async nodeGetInfo(): Promise<NodeInfo> {
     return this.drv('virNodeGetInfo').nodeGetInfo();
   }
 
-  nodeGetSecurityModel(): Promise<SecurityModel> {
+  async nodeGetSecurityModel(): Promise<SecurityModel> {
     return this.drv('virNodeGetSecurityModel').nodeGetSecurityModel();
   }
 
-  supportsFeature(feature: number): Promise<boolean> {
+  async supportsFeature(feature: number): Promise<boolean> {
     return this.drv('virConnectSupportsFeature').supportsFeature(feature);
   }
 
-  isSecure(): Promise<boolean> {
+  async isSecure(): Promise<boolean> {
     return this.drv('virConnectIsSecure').isSecure();
   }
 
-  isEncrypted(): Promise<boolean> {
+  async isEncrypted(): Promise<boolean> {
     return this.drv('virConnectIsEncrypted').isEncrypted();
   }
 
@@ -191,11 +199,11 @@ export class Connection {
     return this.#driver.isAlive();
   }
 
-  registerCloseCallback(cb: CloseCallback): Promise<void> {
+  async registerCloseCallback(cb: CloseCallback): Promise<void> {
     return this.drv('virConnectRegisterCloseCallback').registerCloseCallback(cb);
   }
 
-  unregisterCloseCallback(cb: CloseCallback): Promise<void> {
+  async unregisterCloseCallback(cb: CloseCallback): Promise<void> {
     return this.drv('virConnectUnregisterCloseCallback').unregisterCloseCallback(cb);
   }
 
@@ -206,19 +214,21 @@ export class Connection {
     return refs.map((r) => new Domain(this, r));
   }
 
-  numOfDomains(): Promise<number> {
+  async numOfDomains(): Promise<number> {
     return this.drv('virConnectNumOfDomains').numOfDomains();
   }
 
-  listDomains(maxids: number): Promise<number[]> {
+  async listDomains(maxids: number): Promise<number[]> {
+    checkNonNegative('maxids', maxids, 'virConnectListDomains', ErrorDomain.DOMAIN);
     return this.drv('virConnectListDomains').listDomains(maxids);
   }
 
-  numOfDefinedDomains(): Promise<number> {
+  async numOfDefinedDomains(): Promise<number> {
     return this.drv('virConnectNumOfDefinedDomains').numOfDefinedDomains();
   }
 
-  listDefinedDomains(maxnames: number): Promise<string[]> {
+  async listDefinedDomains(maxnames: number): Promise<string[]> {
+    checkNonNegative('maxnames', maxnames, 'virConnectListDefinedDomains', ErrorDomain.DOMAIN);
     return this.drv('virConnectListDefinedDomains').listDefinedDomains(maxnames);
   }
 
@@ -233,7 +243,7 @@ export class Connection {
     return new Domain(this, await this.drv('virDomainLookupByUUID').domainLookupByUUID(canon));
   }
 
-  domainLookupByUUIDString(uuid: string): Promise<Domain> {
+  async domainLookupByUUIDString(uuid: string): Promise<Domain> {
     return this.domainLookupByUUID(uuid);
   }
 
@@ -245,11 +255,11 @@ export class Connection {
     return new Domain(this, await this.drv('virDomainLookupByID').domainLookupByID(id));
   }
 
-  domainDefineXML(xml: string): Promise<Domain> {
+  async domainDefineXML(xml: string): Promise<Domain> {
     return this.#define('virDomainDefineXML', xml, 0);
   }
 
-  domainDefineXMLFlags(xml: string, flags = 0): Promise<Domain> {
+  async domainDefineXMLFlags(xml: string, flags = 0): Promise<Domain> {
     return this.#define('virDomainDefineXMLFlags', xml, flags);
   }
 
@@ -270,19 +280,21 @@ export class Connection {
     return refs.map((r) => new Network(this, r));
   }
 
-  numOfNetworks(): Promise<number> {
+  async numOfNetworks(): Promise<number> {
     return this.drv('virConnectNumOfNetworks').numOfNetworks();
   }
 
-  listNetworks(maxnames: number): Promise<string[]> {
+  async listNetworks(maxnames: number): Promise<string[]> {
+    checkNonNegative('maxnames', maxnames, 'virConnectListNetworks', ErrorDomain.NETWORK);
     return this.drv('virConnectListNetworks').listNetworks(maxnames);
   }
 
-  numOfDefinedNetworks(): Promise<number> {
+  async numOfDefinedNetworks(): Promise<number> {
     return this.drv('virConnectNumOfDefinedNetworks').numOfDefinedNetworks();
   }
 
-  listDefinedNetworks(maxnames: number): Promise<string[]> {
+  async listDefinedNetworks(maxnames: number): Promise<string[]> {
+    checkNonNegative('maxnames', maxnames, 'virConnectListDefinedNetworks', ErrorDomain.NETWORK);
     return this.drv('virConnectListDefinedNetworks').listDefinedNetworks(maxnames);
   }
 
@@ -296,15 +308,15 @@ export class Connection {
     return new Network(this, await this.drv('virNetworkLookupByUUID').networkLookupByUUID(canon));
   }
 
-  networkLookupByUUIDString(uuid: string): Promise<Network> {
+  async networkLookupByUUIDString(uuid: string): Promise<Network> {
     return this.networkLookupByUUID(uuid);
   }
 
-  networkDefineXML(xml: string): Promise<Network> {
+  async networkDefineXML(xml: string): Promise<Network> {
     return this.#netDefine('virNetworkDefineXML', xml, 0);
   }
 
-  networkDefineXMLFlags(xml: string, flags = 0): Promise<Network> {
+  async networkDefineXMLFlags(xml: string, flags = 0): Promise<Network> {
     return this.#netDefine('virNetworkDefineXMLFlags', xml, flags);
   }
 
@@ -313,11 +325,11 @@ export class Connection {
     return new Network(this, await this.#driver.networkDefineXML(xml, flags));
   }
 
-  networkCreateXML(xml: string): Promise<Network> {
+  async networkCreateXML(xml: string): Promise<Network> {
     return this.#netCreate('virNetworkCreateXML', xml, 0);
   }
 
-  networkCreateXMLFlags(xml: string, flags = 0): Promise<Network> {
+  async networkCreateXMLFlags(xml: string, flags = 0): Promise<Network> {
     return this.#netCreate('virNetworkCreateXMLFlags', xml, flags);
   }
 
@@ -339,24 +351,24 @@ export class Connection {
    * Calls `cb` for every event `eventId` (DomainEventID) of `dom`, or of every domain when dom is
    * null. Returns the callback id for domainEventDeregisterAny.
    */
-  domainEventRegisterAny(dom: Domain | null, eventId: number, cb: DomainEventHandler): Promise<number> {
+  async domainEventRegisterAny(dom: Domain | null, eventId: number, cb: DomainEventHandler): Promise<number> {
     return this.drv('virConnectDomainEventRegisterAny').domainEventRegisterAny(dom ? dom.ref : null, eventId, (ev) => {
       const msg = { ...ev, dom: new Domain(this, ev.dom) } as DomainEventMessage;
       cb(msg);
     });
   }
 
-  domainEventDeregisterAny(callbackId: number): Promise<void> {
+  async domainEventDeregisterAny(callbackId: number): Promise<void> {
     return this.drv('virConnectDomainEventDeregisterAny').domainEventDeregisterAny(callbackId);
   }
 
-  networkEventRegisterAny(net: Network | null, eventId: number, cb: NetworkEventHandler): Promise<number> {
+  async networkEventRegisterAny(net: Network | null, eventId: number, cb: NetworkEventHandler): Promise<number> {
     return this.drv('virConnectNetworkEventRegisterAny').networkEventRegisterAny(net ? net.ref : null, eventId, (ev) => {
       cb({ ...ev, net: new Network(this, ev.net) });
     });
   }
 
-  networkEventDeregisterAny(callbackId: number): Promise<void> {
+  async networkEventDeregisterAny(callbackId: number): Promise<void> {
     return this.drv('virConnectNetworkEventDeregisterAny').networkEventDeregisterAny(callbackId);
   }
 }
@@ -439,41 +451,41 @@ export class Domain {
     this.#ref = { ...this.#ref, id: -1 };
   }
 
-  shutdown(): Promise<void> {
+  async shutdown(): Promise<void> {
     return this.#w('virDomainShutdown').domainShutdown(this.#ref, 0);
   }
 
-  shutdownFlags(flags = 0): Promise<void> {
+  async shutdownFlags(flags = 0): Promise<void> {
     return this.#w('virDomainShutdownFlags').domainShutdown(this.#ref, flags);
   }
 
-  reboot(flags = 0): Promise<void> {
+  async reboot(flags = 0): Promise<void> {
     return this.#w('virDomainReboot').domainReboot(this.#ref, flags);
   }
 
-  reset(flags = 0): Promise<void> {
+  async reset(flags = 0): Promise<void> {
     return this.#w('virDomainReset').domainReset(this.#ref, flags);
   }
 
-  suspend(): Promise<void> {
+  async suspend(): Promise<void> {
     return this.#w('virDomainSuspend').domainSuspend(this.#ref);
   }
 
-  resume(): Promise<void> {
+  async resume(): Promise<void> {
     return this.#w('virDomainResume').domainResume(this.#ref);
   }
 
-  undefine(): Promise<void> {
+  async undefine(): Promise<void> {
     return this.#w('virDomainUndefine').domainUndefine(this.#ref, 0);
   }
 
-  undefineFlags(flags = 0): Promise<void> {
+  async undefineFlags(flags = 0): Promise<void> {
     return this.#w('virDomainUndefineFlags').domainUndefine(this.#ref, flags);
   }
 
   // ---- queries ----
 
-  getXMLDesc(flags = 0): Promise<string> {
+  async getXMLDesc(flags = 0): Promise<string> {
     const drv = this.#r('virDomainGetXMLDesc');
     if (flags & DomainXMLFlags.SECURE && this.conn.readonly) {
       throw virtError(ErrorNumber.OPERATION_DENIED, ErrorDomain.DOMAIN, 'virDomainGetXMLDesc with secure flag');
@@ -481,63 +493,63 @@ export class Domain {
     return drv.domainGetXMLDesc(this.#ref, flags);
   }
 
-  getInfo(): Promise<DomainInfo> {
+  async getInfo(): Promise<DomainInfo> {
     return this.#r('virDomainGetInfo').domainGetInfo(this.#ref);
   }
 
-  getState(flags = 0): Promise<{ state: number; reason: number }> {
+  async getState(flags = 0): Promise<{ state: number; reason: number }> {
     return this.#r('virDomainGetState').domainGetState(this.#ref, flags);
   }
 
-  getOSType(): Promise<string> {
+  async getOSType(): Promise<string> {
     return this.#r('virDomainGetOSType').domainGetOSType(this.#ref);
   }
 
-  getMaxMemory(): Promise<number> {
+  async getMaxMemory(): Promise<number> {
     return this.#r('virDomainGetMaxMemory').domainGetMaxMemory(this.#ref);
   }
 
-  getVcpusFlags(flags = 0): Promise<number> {
+  async getVcpusFlags(flags = 0): Promise<number> {
     return this.#r('virDomainGetVcpusFlags').domainGetVcpusFlags(this.#ref, flags);
   }
 
-  getAutostart(): Promise<boolean> {
+  async getAutostart(): Promise<boolean> {
     return this.#r('virDomainGetAutostart').domainGetAutostart(this.#ref);
   }
 
-  setAutostart(autostart: boolean): Promise<void> {
+  async setAutostart(autostart: boolean): Promise<void> {
     return this.#w('virDomainSetAutostart').domainSetAutostart(this.#ref, autostart);
   }
 
-  isActive(): Promise<boolean> {
+  async isActive(): Promise<boolean> {
     return this.#r('virDomainIsActive').domainIsActive(this.#ref);
   }
 
-  isPersistent(): Promise<boolean> {
+  async isPersistent(): Promise<boolean> {
     return this.#r('virDomainIsPersistent').domainIsPersistent(this.#ref);
   }
 
-  isUpdated(): Promise<boolean> {
+  async isUpdated(): Promise<boolean> {
     return this.#r('virDomainIsUpdated').domainIsUpdated(this.#ref);
   }
 
-  hasManagedSaveImage(flags = 0): Promise<boolean> {
+  async hasManagedSaveImage(flags = 0): Promise<boolean> {
     return this.#r('virDomainHasManagedSaveImage').domainHasManagedSaveImage(this.#ref, flags);
   }
 
-  snapshotNum(flags = 0): Promise<number> {
+  async snapshotNum(flags = 0): Promise<number> {
     return this.#r('virDomainSnapshotNum').domainSnapshotNum(this.#ref, flags);
   }
 
-  getSecurityLabel(): Promise<SecurityLabel> {
+  async getSecurityLabel(): Promise<SecurityLabel> {
     return this.#r('virDomainGetSecurityLabel').domainGetSecurityLabel(this.#ref);
   }
 
-  getMessages(flags = 0): Promise<string[]> {
+  async getMessages(flags = 0): Promise<string[]> {
     return this.#r('virDomainGetMessages').domainGetMessages(this.#ref, flags);
   }
 
-  interfaceAddresses(source: number, flags = 0): Promise<DomainInterfaceAddresses[]> {
+  async interfaceAddresses(source: number, flags = 0): Promise<DomainInterfaceAddresses[]> {
     // Asking the guest agent is a privileged operation in libvirt; leases and ARP are not.
     const drv = source === 1 ? this.#w('virDomainInterfaceAddresses') : this.#r('virDomainInterfaceAddresses');
     return drv.domainInterfaceAddresses(this.#ref, source, flags);
@@ -545,35 +557,35 @@ export class Domain {
 
   // ---- devices ----
 
-  attachDevice(xml: string): Promise<void> {
+  async attachDevice(xml: string): Promise<void> {
     return this.#w('virDomainAttachDevice').domainAttachDeviceFlags(this.#ref, xml, 0);
   }
 
-  attachDeviceFlags(xml: string, flags = 0): Promise<void> {
+  async attachDeviceFlags(xml: string, flags = 0): Promise<void> {
     return this.#w('virDomainAttachDeviceFlags').domainAttachDeviceFlags(this.#ref, xml, flags);
   }
 
-  detachDevice(xml: string): Promise<void> {
+  async detachDevice(xml: string): Promise<void> {
     return this.#w('virDomainDetachDevice').domainDetachDeviceFlags(this.#ref, xml, 0);
   }
 
-  detachDeviceFlags(xml: string, flags = 0): Promise<void> {
+  async detachDeviceFlags(xml: string, flags = 0): Promise<void> {
     return this.#w('virDomainDetachDeviceFlags').domainDetachDeviceFlags(this.#ref, xml, flags);
   }
 
-  updateDeviceFlags(xml: string, flags = 0): Promise<void> {
+  async updateDeviceFlags(xml: string, flags = 0): Promise<void> {
     return this.#w('virDomainUpdateDeviceFlags').domainUpdateDeviceFlags(this.#ref, xml, flags);
   }
 
-  setInterfaceParameters(device: string, params: TypedParam[], flags = 0): Promise<void> {
+  async setInterfaceParameters(device: string, params: TypedParam[], flags = 0): Promise<void> {
     return this.#w('virDomainSetInterfaceParameters').domainSetInterfaceParameters(this.#ref, device, params, flags);
   }
 
-  getInterfaceParameters(device: string, flags = 0): Promise<TypedParam[]> {
+  async getInterfaceParameters(device: string, flags = 0): Promise<TypedParam[]> {
     return this.#r('virDomainGetInterfaceParameters').domainGetInterfaceParameters(this.#ref, device, flags);
   }
 
-  openConsole(devName: string | null = null, flags = 0): Promise<Duplex> {
+  async openConsole(devName: string | null = null, flags = 0): Promise<Duplex> {
     return this.#w('virDomainOpenConsole').domainOpenConsole(this.#ref, devName, flags);
   }
 }
@@ -621,43 +633,43 @@ export class Network {
     return this.conn.drv(fn);
   }
 
-  create(): Promise<void> {
+  async create(): Promise<void> {
     return this.#w('virNetworkCreate').networkCreate(this.#ref);
   }
 
-  destroy(): Promise<void> {
+  async destroy(): Promise<void> {
     return this.#w('virNetworkDestroy').networkDestroy(this.#ref);
   }
 
-  undefine(): Promise<void> {
+  async undefine(): Promise<void> {
     return this.#w('virNetworkUndefine').networkUndefine(this.#ref);
   }
 
-  getXMLDesc(flags = 0): Promise<string> {
+  async getXMLDesc(flags = 0): Promise<string> {
     return this.#r('virNetworkGetXMLDesc').networkGetXMLDesc(this.#ref, flags);
   }
 
-  getBridgeName(): Promise<string> {
+  async getBridgeName(): Promise<string> {
     return this.#r('virNetworkGetBridgeName').networkGetBridgeName(this.#ref);
   }
 
-  getAutostart(): Promise<boolean> {
+  async getAutostart(): Promise<boolean> {
     return this.#r('virNetworkGetAutostart').networkGetAutostart(this.#ref);
   }
 
-  setAutostart(autostart: boolean): Promise<void> {
+  async setAutostart(autostart: boolean): Promise<void> {
     return this.#w('virNetworkSetAutostart').networkSetAutostart(this.#ref, autostart);
   }
 
-  isActive(): Promise<boolean> {
+  async isActive(): Promise<boolean> {
     return this.#r('virNetworkIsActive').networkIsActive(this.#ref);
   }
 
-  isPersistent(): Promise<boolean> {
+  async isPersistent(): Promise<boolean> {
     return this.#r('virNetworkIsPersistent').networkIsPersistent(this.#ref);
   }
 
-  getDHCPLeases(mac: string | null = null, flags = 0): Promise<NetworkDHCPLease[]> {
+  async getDHCPLeases(mac: string | null = null, flags = 0): Promise<NetworkDHCPLease[]> {
     return this.#r('virNetworkGetDHCPLeases').networkGetDHCPLeases(this.#ref, mac, flags);
   }
 }

@@ -91,8 +91,11 @@ export const commandGroups: CommandGroup[] = [
     title: 'Virsh itself',
     keyword: 'virsh',
     commands: [
+      c('cd', () => import('./commands/cd.js')),
+      c('echo', () => import('./commands/echo.js')),
       c('exit', () => import('./commands/quit.js').then((m) => ({ command: m.exitCommand }))),
       c('help', () => import('./commands/help.js')),
+      c('pwd', () => import('./commands/pwd.js')),
       c('quit', () => import('./commands/quit.js')),
       c('connect', () => import('./commands/connect.js')),
     ],

@@ -36,8 +36,23 @@ async function saveHistory(path: string, history: string[]): Promise<void> {
   }
 }
 
-/** Candidates for the word being typed: command names first, then that command's options. */
-export async function complete(line: string): Promise<[string[], string]> {
+/** Names an option's value may take: the domains or networks of the connection. */
+async function valueCandidates(sh: Shell | undefined, optName: string): Promise<string[]> {
+  if (!sh?.connected) return [];
+  try {
+    if (optName === 'domain') return (await sh.conn.listAllDomains(0)).map((d) => d.getName()).sort();
+    if (optName === 'network') return (await sh.conn.listAllNetworks(0)).map((n) => n.getName()).sort();
+  } catch {
+    // Completion never reports errors.
+  }
+  return [];
+}
+
+/**
+ * Candidates for the word being typed: command names first, then that command's options, and
+ * domain or network names where the command takes one.
+ */
+export async function complete(line: string, sh?: Shell): Promise<[string[], string]> {
   const lastSep = Math.max(line.lastIndexOf(';'), line.lastIndexOf('\n'));
   const current = line.slice(lastSep + 1);
   const words = tokenizeLoose(current);
@@ -50,14 +65,26 @@ export async function complete(line: string): Promise<[string[], string]> {
   const def = await loadCommand(words[0]!);
   if (!def) return [[], word];
   const seen = new Set(words.slice(1).filter((w) => w.startsWith('--')).map((w) => w.slice(2).split('=')[0]));
-  if (word === '' || word.startsWith('-')) {
-    const hits = def.opts
-      .filter((o) => !seen.has(o.name) || o.type === 'argv')
-      .map((o) => `--${o.name} `)
-      .filter((o) => o.startsWith(word));
-    return [hits, word];
+  const prev = endsWithSpace ? words[words.length - 1] : words[words.length - 2];
+  const valueOf = prev?.startsWith('--') ? def.opts.find((o) => o.name === prev.slice(2) && o.type !== 'bool') : undefined;
+  if (valueOf) {
+    return [(await valueCandidates(sh, valueOf.name)).filter((n) => n.startsWith(word)).map((n) => `${n} `), word];
   }
-  return [[], word];
+  // Positional words fill the command's positional options in order; those are not offered again.
+  const given = words.slice(1, endsWithSpace ? undefined : -1);
+  const takesValue = (w: string | undefined): boolean =>
+    !!w?.startsWith('--') && def.opts.find((o) => o.name === w.slice(2))?.type !== 'bool';
+  const positionalsGiven = given.filter((w, i) => !w.startsWith('--') && !takesValue(given[i - 1])).length;
+  const positional = def.opts.filter((o) => o.type !== 'bool' && !o.reqOpt && !seen.has(o.name));
+  const filled = new Set(positional.slice(0, positionalsGiven).map((o) => o.name));
+  const options = def.opts
+    .filter((o) => (!seen.has(o.name) && !filled.has(o.name)) || o.type === 'argv')
+    .map((o) => `--${o.name} `)
+    .filter((o) => o.startsWith(word));
+  if (word.startsWith('-')) return [options, word];
+  const next = positional[positionalsGiven];
+  const values = next ? (await valueCandidates(sh, next.name)).filter((n) => n.startsWith(word)).map((n) => `${n} `) : [];
+  return [word === '' ? [...values, ...options] : values, word];
 }
 
 function tokenizeLoose(s: string): string[] {
@@ -87,13 +114,20 @@ export async function interactive(sh: Shell): Promise<number> {
     historySize: HISTORY_MAX,
     removeHistoryDuplicates: false,
     completer: (line: string, cb: (err: null, r: [string[], string]) => void) => {
-      complete(line).then(
+      complete(line, sh).then(
         (r) => cb(null, r),
         () => cb(null, [[], line]),
       );
     },
   });
   rl.setPrompt(prompt);
+  // Ctrl-C stops the running command (event --loop); at the prompt it discards the line.
+  rl.on('SIGINT', () => {
+    if (sh.interrupt()) return;
+    rl.write(null, { ctrl: true, name: 'u' });
+    sh.print('\n');
+    rl.prompt();
+  });
   const lines = rl[Symbol.asyncIterator]();
   for (;;) {
     if (tty) rl.prompt();

@@ -8,7 +8,8 @@ tsvirt [options]... [<command_string>]
 tsvirt [options]... <command> [args...]
 
   options:
-    -c | --connect=URI      hypervisor connection URI
+    -c | --connect=URI      hypervisor connection URI (default: $VIRSH_DEFAULT_CONNECT_URI,
+                            then $LIBVIRT_DEFAULT_URI)
     -h | --help             this help
     -q | --quiet            quiet mode
     -r | --readonly         connect readonly
@@ -127,7 +128,9 @@ function parseGlobal(argv: string[], io: ShellIO): GlobalOptions | number {
 export async function main(argv: string[], io: ShellIO = defaultIO()): Promise<number> {
   const g = parseGlobal(argv, io);
   if (typeof g === 'number') return g;
-  const sh = new Shell({ uri: g.uri, readonly: g.readonly, quiet: g.quiet, io, registry });
+  // virsh's own default before libvirt's (LIBVIRT_DEFAULT_URI, applied by open()).
+  const uri = g.uri ?? (process.env.VIRSH_DEFAULT_CONNECT_URI || undefined);
+  const sh = new Shell({ uri, readonly: g.readonly, quiet: g.quiet, io, registry });
   if (g.rest.length === 0) {
     const { interactive } = await import('./interactive.js');
     return interactive(sh);

@@ -103,6 +103,7 @@ export class Shell {
   lastError: VirtError | null = null;
   /** Set by quit/exit. */
   quitRequested = false;
+  readonly #interruptHandlers = new Set<() => void>();
 
   constructor(opts: ShellOptions) {
     this.uri = opts.uri;
@@ -139,6 +140,26 @@ export class Shell {
     else if (err instanceof Error) this.lastError = new VirtError({ code: 1, domain: 0, message: err.message });
   }
 
+  // ---- interrupts (Ctrl-C while a command runs, e.g. `event --loop`) ----
+
+  /** Calls `cb` on interrupt until the returned function is called. */
+  onInterrupt(cb: () => void): () => void {
+    const sigint = (): void => cb();
+    this.#interruptHandlers.add(cb);
+    // Outside the interactive terminal, Ctrl-C arrives as SIGINT.
+    process.on('SIGINT', sigint);
+    return () => {
+      this.#interruptHandlers.delete(cb);
+      process.off('SIGINT', sigint);
+    };
+  }
+
+  /** Interrupts the running command; false when none listens. */
+  interrupt(): boolean {
+    for (const cb of this.#interruptHandlers) cb();
+    return this.#interruptHandlers.size > 0;
+  }
+
   // ---- connection ----
 
   get connected(): boolean {
@@ -147,20 +168,21 @@ export class Shell {
 
   /** Opens the connection (virsh does at start-up); on failure prints virsh's two error lines. */
   async connect(uri = this.uri, readonly = this.readonly): Promise<boolean> {
-    if (this.#conn) {
-      await this.#conn.close().catch(() => undefined);
-      this.#conn = null;
-    }
+    // As virsh: the old connection goes first (so test:///default starts afresh); a failed open
+    // leaves none, and the next command reconnects to the URI that worked before.
+    const old = this.#conn;
+    this.#conn = null;
+    if (old) await old.close().catch(() => undefined);
     try {
       this.#conn = await open(uri ?? null, { readonly });
-      this.uri = uri;
-      this.readonly = readonly;
-      return true;
     } catch (e) {
       this.error('failed to connect to the hypervisor');
       this.error(e instanceof Error ? e.message : String(e));
       return false;
     }
+    this.uri = uri;
+    this.readonly = readonly;
+    return true;
   }
 
   /** The open connection; commands that need one are only run when it exists. */
@@ -312,6 +334,8 @@ export class Shell {
       }
       const err = this.lastError as VirtError | null;
       if (!ret && err) this.error(err.message);
+      // Let events the command caused reach their callbacks before the next command runs.
+      await new Promise((r) => setImmediate(r));
       this.lastError = null;
       if (cmd.def.name === 'quit' || cmd.def.name === 'exit') {
         this.quitRequested = true;

@@ -12,7 +12,7 @@ export const command: CommandDef = {
     } catch (e) {
       return sh.fail('failed to get capabilities', e);
     }
-    sh.print(caps);
+    sh.print(`${caps}\n`);
     return true;
   },
 };

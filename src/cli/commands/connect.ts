@@ -10,7 +10,9 @@ export const command: CommandDef = {
   ],
   noConnect: true,
   async run(sh, cmd) {
-    const uri = sh.optString(cmd, 'name') ?? sh.uri;
-    return sh.connect(uri, sh.bool(cmd, 'readonly'));
+    const name = sh.optString(cmd, 'name');
+    // Reconnecting to the same URI keeps read-only as it was; a new URI is read-write unless asked.
+    const readonly = sh.bool(cmd, 'readonly') || (name === undefined && sh.readonly);
+    return sh.connect(name ?? sh.uri, readonly);
   },
 };

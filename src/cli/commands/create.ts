@@ -1,5 +1,6 @@
 import { DomainCreateFlags } from '../../api/index.js';
 import type { CommandDef } from '../commandDef.js';
+import { runConsole } from '../console.js';
 import { readXmlFile } from './xmlFile.js';
 
 export const command: CommandDef = {
@@ -27,6 +28,8 @@ export const command: CommandDef = {
     try {
       const dom = await sh.conn.domainCreateXML(xml, flags);
       sh.printExtra(`Domain '${dom.getName()}' created from ${file}\n`);
+      // As virsh: a console that cannot be attached does not fail the creation.
+      if (sh.bool(cmd, 'console')) await runConsole(sh, dom);
       return true;
     } catch (e) {
       return sh.fail(`Failed to create domain from ${file}`, e);

@@ -20,6 +20,8 @@ export function domainAction(spec: {
   precheck?(sh: Shell, dom: Domain, name: string): boolean;
   /** Name messages by the domain's own name rather than the argument (virsh's start does). */
   ownName?: boolean;
+  /** Runs after the success message; its result is the command's. */
+  after?(sh: Shell, dom: Domain, cmd: ParsedCommand): Promise<boolean>;
 }): CommandDef {
   return {
     name: spec.name,
@@ -40,7 +42,7 @@ export function domainAction(spec: {
         return sh.fail(`Failed to ${spec.verb} domain '${name}'`, e);
       }
       sh.printExtra(`Domain '${name}' ${spec.done}\n`);
-      return true;
+      return spec.after ? spec.after(sh, dom, cmd) : true;
     },
   };
 }

@@ -73,6 +73,8 @@ export const command: CommandDef = {
     { name: 'timestamp', type: 'bool', help: 'show timestamp for each printed event' },
   ],
   async run(sh, cmd) {
+    sh.exclusive(cmd, 'list', 'all');
+    sh.exclusive(cmd, 'list', 'event');
     if (sh.bool(cmd, 'list')) {
       for (const n of DOMAIN_EVENT_NAMES) sh.print(`${n}\n`);
       return true;
@@ -118,10 +120,13 @@ export const command: CommandDef = {
       return sh.fail('failed to register event', e);
     }
     const timer = timeoutS !== undefined ? setTimeout(() => finish('timeout'), timeoutS * 1000) : undefined;
-    const onSigint = (): void => finish('interrupt');
-    process.on('SIGINT', onSigint);
+    const stopListening = sh.onInterrupt(() => finish('interrupt'));
+    // Nothing else may keep Node's loop alive while we wait for events (local drivers hold no
+    // socket): without this the process would simply exit.
+    const keepAlive = setInterval(() => undefined, 1 << 30);
     const how = await ended;
-    process.off('SIGINT', onSigint);
+    clearInterval(keepAlive);
+    stopListening();
     if (timer) clearTimeout(timer);
     for (const id of registered) await conn.domainEventDeregisterAny(id).catch(() => undefined);
     if (how === 'interrupt') sh.print('event loop interrupted\n');

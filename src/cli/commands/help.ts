@@ -27,7 +27,7 @@ function optionLabel(o: OptDef): string {
     case 'data':
       return `[--${o.name}] <string>`;
     case 'argv':
-      return `[--${o.name}] <string>`;
+      return `<${o.name}>`;
   }
 }
 
@@ -49,7 +49,7 @@ async function groupHelp(g: CommandRegistry['groups'][number]): Promise<string> 
     const def = (await e.load()).command;
     s += `    ${e.name.padEnd(30)} ${def.help}\n`;
   }
-  return `${s}\n`;
+  return s;
 }
 
 export const command: CommandDef = {
@@ -68,7 +68,7 @@ export const command: CommandDef = {
     const name = sh.optString(cmd, 'command');
     if (name === undefined) {
       let s = 'Grouped commands:\n\n';
-      for (const g of sh.registry.groups) s += await groupHelp(g);
+      for (const g of sh.registry.groups) s += `${await groupHelp(g)}\n`;
       sh.print(s);
       return true;
     }

@@ -1,4 +1,5 @@
 import { ConnectListAllDomainsFlags as F, DomainState, type Domain } from '../../api/index.js';
+import { child, parseXml, textOf } from '../../conf/xml/xmlTree.js';
 import type { CommandDef, OptDef } from '../commandDef.js';
 import { formatTable } from '../vshTable.js';
 import { domainStateString } from '../virshStrings.js';
@@ -98,7 +99,10 @@ export const command: CommandDef = {
           state = 'no state';
         }
         const row = [id === -1 ? '-' : String(id), d.getName(), state];
-        if (withTitle) row.push('');
+        if (withTitle) {
+          const title = await d.getXMLDesc(0).then((x) => child(parseXml(x), 'title'), () => undefined);
+          row.push(title ? textOf(title) : '');
+        }
         rows.push(row);
       }
       const header = withTitle ? ['Id', 'Name', 'State', 'Title'] : ['Id', 'Name', 'State'];

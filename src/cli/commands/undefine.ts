@@ -1,7 +1,9 @@
 import { DomainUndefineFlagsValues as U } from '../../api/index.js';
+import { child, children, parseXml } from '../../conf/xml/xmlTree.js';
 import type { CommandDef } from '../commandDef.js';
 import { lookupDomain } from '../lookup.js';
 import { domainOpt } from './domainAction.js';
+import { firstAttr } from './domiflist.js';
 
 export const command: CommandDef = {
   name: 'undefine',
@@ -33,9 +35,39 @@ export const command: CommandDef = {
   async run(sh, cmd) {
     sh.exclusive(cmd, 'nvram', 'keep-nvram');
     sh.exclusive(cmd, 'tpm', 'keep-tpm');
+    if (cmd.has('delete-storage-volume-snapshots') && !cmd.has('remove-all-storage')) {
+      return sh.fail('Option --remove-all-storage is required by option --delete-storage-volume-snapshots');
+    }
+    const storage = sh.optString(cmd, 'storage');
+    const removeAll = sh.bool(cmd, 'remove-all-storage');
+    if (sh.bool(cmd, 'wipe-storage') && storage === undefined && !removeAll) {
+      return sh.fail("'--wipe-storage' requires '--storage <string>' or '--remove-all-storage'");
+    }
     const found = await lookupDomain(sh, cmd);
     if (!found) return false;
     const { dom, name } = found;
+    if (storage !== undefined || removeAll) {
+      // The volumes to remove are looked up before the domain goes. The test driver manages no
+      // volume behind a domain's disks, so each one is left for the user, as virsh says.
+      const devices = child(parseXml(await dom.getXMLDesc(0)), 'devices');
+      const disks = (devices ? children(devices, 'disk') : []).map((d) => ({
+        target: child(d, 'target')?.attrs.dev ?? '',
+        source: firstAttr(child(d, 'source'), ['file', 'dev', 'dir', 'name', 'volume']),
+      }));
+      const wanted = storage?.split(',').filter((x) => x !== '') ?? [];
+      const matched = new Set<string>();
+      for (const d of disks) {
+        if (!d.source) continue;
+        if (!removeAll) {
+          const hit = wanted.find((w) => w === d.target || w === d.source);
+          if (hit === undefined) continue;
+          matched.add(hit);
+        }
+        sh.error(`Storage volume '${d.target}'(${d.source}) is not managed by libvirt. Remove it manually.\n`);
+      }
+      const missing = wanted.find((w) => !matched.has(w));
+      if (!removeAll && missing !== undefined) return sh.fail(`Volume '${missing}' was not found in domain's definition.\n`);
+    }
     let flags = 0;
     if (sh.bool(cmd, 'managed-save')) flags |= U.MANAGED_SAVE;
     if (sh.bool(cmd, 'snapshots-metadata')) flags |= U.SNAPSHOTS_METADATA;

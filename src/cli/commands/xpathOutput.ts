@@ -10,23 +10,39 @@ export const xpathOpts: OptDef[] = [
   { name: 'wrap', type: 'bool', help: 'wrap xpath results in an common root element' },
 ];
 
+const isEl = (c: unknown): c is XmlElement => typeof c === 'object' && c !== null && 'name' in c;
+
+function descendants(n: XmlElement): XmlElement[] {
+  return n.children.filter(isEl).flatMap((c) => [c, ...descendants(c)]);
+}
+
+/** Element paths: /a/b, ./b, b, //b, /a//b (child and descendant steps by name, or *). */
 function select(root: XmlElement, expr: string): XmlElement[] | undefined {
   let path = expr.trim();
+  const doc: XmlElement = { name: '#document', attrs: {}, children: [root], line: 0, column: 0 };
   let nodes: XmlElement[];
   if (path.startsWith('/')) {
-    const parts = path.slice(1).split('/');
-    if (parts[0] !== root.name) return [];
-    nodes = [root];
-    path = parts.slice(1).join('/');
+    nodes = [doc];
   } else {
     nodes = [root];
-    path = path.replace(/^\.\/?/, '');
+    path = path.replace(/^\.(\/|$)/, '');
+    if (path === '') return nodes;
+    path = `/${path}`;
   }
-  if (path === '') return nodes;
-  for (const step of path.split('/')) {
-    if (!/^[A-Za-z_][\w.:-]*$/.test(step)) return undefined;
-    nodes = nodes.flatMap((n) => n.children.filter((c): c is XmlElement => typeof c === 'object' && 'name' in c && c.name === step));
+  const steps = path.slice(1).split('/');
+  let descend = false;
+  for (const step of steps) {
+    if (step === '') {
+      if (descend) return undefined;
+      descend = true;
+      continue;
+    }
+    if (!/^([A-Za-z_][\w.:-]*|\*)$/.test(step)) return undefined;
+    const pool = (n: XmlElement): XmlElement[] => (descend ? descendants(n) : n.children.filter(isEl));
+    nodes = nodes.flatMap((n) => pool(n).filter((c) => step === '*' || c.name === step));
+    descend = false;
   }
+  if (descend) return undefined;
   return nodes;
 }
 
@@ -38,7 +54,8 @@ export function printXPath(sh: Shell, cmd: ParsedCommand, xml: string): boolean 
     return true;
   }
   const nodes = select(parseXml(xml), expr);
-  if (!nodes) return sh.fail(`Unable to evaluate XPath '${expr}'`);
+  // tsvirt evaluates element paths only; other expressions get virsh's error for a non-node result.
+  if (!nodes) return sh.fail(`internal error: Incorrect xpath '${expr}'`);
   if (sh.bool(cmd, 'wrap')) {
     const wrapped: XmlElement = { name: 'nodes', attrs: {}, children: nodes, line: 0, column: 0 };
     sh.print(`${serializeLibxml(wrapped, 0)}\n`);

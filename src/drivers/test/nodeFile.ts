@@ -65,7 +65,7 @@ export function readNodeFile(path: string): NodeSpec {
 /** Parses a node document; `file` (if any) is what relative file= references are resolved against. */
 export function parseNodeXML(text: string, file: string | null): NodeSpec {
   const root = parseXml(text, { url: file ?? '(test driver)', errorDomain: ErrorDomain.TEST });
-  if (root.name !== 'node') throw xmlError("Root element is not 'node'");
+  if (root.name !== 'node') throw virtError(ErrorNumber.XML_ERROR, ErrorDomain.XML, `expecting root element of 'node', not '${root.name}'`);
   const prefixes = testPrefixes(root);
   return {
     nodeInfo: parseNodeInfo(root),
