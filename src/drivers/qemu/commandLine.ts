@@ -6,11 +6,11 @@ import type { DomainDef } from '../../conf/domain/index.js';
 import { ErrorDomain, ErrorNumber, virtError } from '../../errors/index.js';
 import type { CommandLineContext, DeviceBuildEnv } from './commandLineContext.js';
 import { assignDeviceAliases } from './deviceAliases.js';
-import { assignDomainAddresses } from './deviceAddresses.js';
+import { assignDomainAddresses, machineChipset } from './deviceAddresses.js';
 import { findMachine } from './domainDefaults.js';
 import { chrCommandLine } from './devices/chardev.js';
 import { controllerCommandLine, controllersInOrder } from './devices/controller.js';
-import { diskCommandLine } from './devices/disk.js';
+import { diskCommandLine, prepareDiskForStart } from './devices/disk.js';
 import { audioCommandLine, graphicsCommandLine } from './devices/graphics.js';
 import { hostdevCommandLine } from './devices/hostdev.js';
 import { inputCommandLine } from './devices/input.js';
@@ -66,6 +66,31 @@ export function validateDomainForStart(def: DomainDef, caps: CommandLineContext[
       attribute: 'mode',
     });
   }
+  // what tsvirt's command line cannot express is refused, never silently dropped
+  const d = def.devices;
+  for (const [what, list] of [
+    ['tpm', d.tpms],
+    ['redirdev', d.redirdevs],
+    ['hub', d.hubs],
+    ['panic', d.panics],
+  ] as const) {
+    if (list?.length) throw unsupported(`${what} devices are not supported by tsvirt's QEMU driver`, { element: what });
+  }
+  if (d.iommu) throw unsupported("iommu devices are not supported by tsvirt's QEMU driver", { element: 'iommu' });
+  if (d.vsock) throw unsupported("vsock devices are not supported by tsvirt's QEMU driver", { element: 'vsock' });
+  if (def.cpu?.numa?.length) throw unsupported("guest NUMA topology is not supported by tsvirt's QEMU driver", { element: 'cpu/numa' });
+  const mb = def.memoryBacking;
+  if (mb?.hugepages) throw unsupported("huge page backed memory is not supported by tsvirt's QEMU driver", { element: 'memoryBacking/hugepages' });
+  if (mb?.source && mb.source !== 'anonymous') {
+    throw unsupported(`memory source type '${mb.source}' is not supported by tsvirt's QEMU driver`, { element: 'memoryBacking/source', value: mb.source });
+  }
+  if (mb?.access === 'shared') throw unsupported("shared guest memory is not supported by tsvirt's QEMU driver", { element: 'memoryBacking/access' });
+  for (const k of d.disks ?? []) {
+    if (k.iotune && Object.keys(k.iotune).length) {
+      throw unsupported(`disk I/O throttling (<iotune>) of disk '${k.target.dev}' is not supported by tsvirt's QEMU driver`, { element: 'disk/iotune' });
+    }
+    if (k.transient) throw unsupported(`transient disk '${k.target.dev}' is not supported by tsvirt's QEMU driver`, { element: 'disk/transient' });
+  }
   const seen = new Set<string>();
   for (const g of def.devices.graphics ?? []) {
     if (seen.has(g.type)) throw unsupported('only 1 graphics device of each type (sdl, vnc, spice, headless, dbus) is supported', { element: 'graphics' });
@@ -117,7 +142,7 @@ function cpuArg(def: DomainDef): string | undefined {
       // without CPU model probing, host-model runs as the host's CPU (what it expands to on a
       // homogeneous host)
       s = 'host';
-      if (cpu.migratable === false) s += ',migratable=off';
+      if (cpu.migratable !== undefined) s += `,migratable=${cpu.migratable ? 'on' : 'off'}`;
       break;
     case 'maximum':
       s = 'max';
@@ -170,6 +195,30 @@ function rtcArg(def: DomainDef): string {
   return s;
 }
 
+/** The PIT's lost-tick policy and a missing HPET (qemuBuildClockCommandLine). */
+function timerArgs(def: DomainDef): string[] {
+  const out: string[] = [];
+  for (const t of def.clock.timers) {
+    if (t.name === 'pit' && t.tickpolicy) {
+      if (t.tickpolicy === 'delay' || t.tickpolicy === 'discard') out.push('-global', `kvm-pit.lost_tick_policy=${t.tickpolicy}`);
+      else throw unsupported(`unsupported pit tickpolicy '${t.tickpolicy}'`, { element: 'clock/timer', attribute: 'tickpolicy', value: t.tickpolicy });
+    }
+  }
+  if (def.clock.timers.some((t) => t.name === 'hpet' && t.present === false)) out.push('-no-hpet');
+  return out;
+}
+
+/** <pm>: S3/S4 offered to the guest, on the chipset's power management function. */
+function pmArgs(def: DomainDef): string[] {
+  const pm = def.pm;
+  if (!pm) return [];
+  const dev = machineChipset(def.os.machine) === 'q35' ? 'ICH9-LPC' : 'PIIX4_PM';
+  const out: string[] = [];
+  if (pm.suspendToMem !== undefined) out.push('-global', `${dev}.disable_s3=${pm.suspendToMem ? 0 : 1}`);
+  if (pm.suspendToDisk !== undefined) out.push('-global', `${dev}.disable_s4=${pm.suspendToDisk ? 0 : 1}`);
+  return out;
+}
+
 function bootArg(def: DomainDef): string {
   const parts: string[] = [];
   const bm = def.os.bootmenu;
@@ -214,7 +263,7 @@ export function buildQemuCommandLine(def: DomainDef, ctx: CommandLineContext): Q
   }
   a.push('-m', String(def.memory / 1024));
   if (ramId) a.push('-object', jsonArg({ 'qom-type': 'memory-backend-ram', id: ramId, size: def.memory * 1024 }));
-  a.push('-overcommit', 'mem-lock=off');
+  a.push('-overcommit', `mem-lock=${def.memoryBacking?.locked ? 'on' : 'off'}`);
   a.push('-smp', smpArg(def));
   a.push('-uuid', def.uuid);
   if (!(d.graphics ?? []).length) a.push('-display', 'none');
@@ -222,8 +271,10 @@ export function buildQemuCommandLine(def: DomainDef, ctx: CommandLineContext): Q
   a.push('-chardev', `socket,id=charmonitor,path=${escapeOpt(ctx.qmpSocket)},server=on,wait=off`);
   a.push('-mon', 'chardev=charmonitor,id=monitor,mode=control');
   a.push('-rtc', rtcArg(def));
+  a.push(...timerArgs(def));
   a.push('-no-shutdown');
   if (X86.has(def.os.arch) && !def.features.acpi) a.push('-no-acpi');
+  a.push(...pmArgs(def));
   a.push('-boot', bootArg(def));
   if (def.os.kernel) a.push('-kernel', def.os.kernel);
   if (def.os.initrd) a.push('-initrd', def.os.initrd);
@@ -232,7 +283,10 @@ export function buildQemuCommandLine(def: DomainDef, ctx: CommandLineContext): Q
 
   for (const c of controllersInOrder(d.controllers ?? [])) a.push(...controllerCommandLine(c, env));
   const disks = d.disks ?? [];
-  disks.forEach((k, i) => a.push(...diskCommandLine(k, env, disks.length - i)));
+  disks.forEach((k, i) => {
+    a.push(...diskCommandLine(k, env, disks.length - i));
+    prepareDiskForStart(k, disks.length - i);
+  });
   // a hostdev interface is passed through with the hostdevs, ahead of them
   const netHostdevs = (d.interfaces ?? []).filter((n) => n.type === 'hostdev');
   for (const n of d.interfaces ?? []) if (n.type !== 'hostdev') a.push(...interfaceCommandLine(n, env));
@@ -250,7 +304,6 @@ export function buildQemuCommandLine(def: DomainDef, ctx: CommandLineContext): Q
   for (const h of d.hostdevs ?? []) a.push(...hostdevCommandLine(h, env));
   if (d.memballoon) a.push(...memballoonCommandLine(d.memballoon, env));
   for (const r of d.rngs ?? []) a.push(...rngCommandLine(r, env));
-  if ((d.panics ?? []).length) throw unsupported('panic devices are not supported by tsvirt', { element: 'panic' });
   a.push('-msg', 'timestamp=on');
 
   const binary = d.emulator ?? caps.binary;

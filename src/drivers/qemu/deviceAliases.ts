@@ -5,9 +5,12 @@ import type { ControllerDef } from '../../conf/domain/controller.js';
 import type { DiskDef } from '../../conf/domain/disk.js';
 import type { DeviceInfo, DomainDef, DomainDeviceDef } from '../../conf/domain/index.js';
 import { ErrorDomain, ErrorNumber, virtError } from '../../errors/index.js';
+import { machineChipset } from './deviceAddresses.js';
 
 /** The alias of a controller: 'pci.0', 'pcie.0', 'usb', 'ide', 'scsi0', 'virtio-serial0', … */
-export function controllerAlias(c: Pick<ControllerDef, 'type' | 'index' | 'model'>): string {
+export function controllerAlias(c: Pick<ControllerDef, 'type' | 'index' | 'model'>, machine?: string): string {
+  // Q35's own AHCI is the bus QEMU calls 'ide'
+  if (c.type === 'sata' && c.index === 0 && machineChipset(machine) === 'q35') return 'ide';
   switch (c.type) {
     case 'pci':
       return c.model === 'pcie-root' ? 'pcie.0' : `pci.${c.index}`;
@@ -69,7 +72,7 @@ function give(prefix: string, list: DeviceInfo[] | undefined, pool: DeviceInfo[]
 export function assignDeviceAliases(def: DomainDef): void {
   const d = def.devices;
   for (const disk of d.disks ?? []) if (!disk.alias) disk.alias = diskAlias(disk, def);
-  for (const c of d.controllers ?? []) if (!c.alias) c.alias = controllerAlias(c);
+  for (const c of d.controllers ?? []) if (!c.alias) c.alias = controllerAlias(c, def.os.machine);
   // hostdev interfaces share the hostdev numbering
   const hostdevPool: DeviceInfo[] = [...(d.hostdevs ?? []), ...(d.interfaces ?? []).filter((n) => n.type === 'hostdev')];
   for (const n of d.interfaces ?? []) {
@@ -104,7 +107,7 @@ export function assignHotplugAlias(def: DomainDef, dev: DomainDeviceDef): void {
       info.alias = diskAlias(dev.def, def);
       return;
     case 'controller':
-      info.alias = controllerAlias(dev.def);
+      info.alias = controllerAlias(dev.def, def.os.machine);
       return;
     case 'interface':
       info.alias =

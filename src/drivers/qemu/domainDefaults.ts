@@ -8,6 +8,7 @@ import type { ControllerDef } from '../../conf/domain/controller.js';
 import { existsSync } from 'node:fs';
 import type { QemuCaps, QemuMachine } from './capabilities.js';
 import { assignDomainAddresses, machineChipset } from './deviceAddresses.js';
+import { validateInterfaceForDefine } from './devices/interface.js';
 
 /**
  * Where the parser finds probed capabilities. Parsing is synchronous, so the caps must be probed
@@ -85,6 +86,9 @@ export function qemuDomainDefaults(caps: QemuCapsSource): DomainDriverDefaults {
     assignAddresses(def) {
       assignDomainAddresses(def);
     },
+    deviceValidate(dev) {
+      if (dev.kind === 'interface') validateInterfaceForDefine(dev.def);
+    },
   };
 }
 
@@ -160,6 +164,15 @@ function addDefaultDevices(def: DomainDef, c: QemuCaps): void {
     const pci0 = controllers.find((x) => x.type === 'pci' && x.index === 0);
     if (!pci0) controllers.push({ type: 'pci', index: 0, model: root });
     else if (!pci0.model) pci0.model = root;
+    else if (pci0.model !== root) {
+      // a PCI controller without index got index 0 (qemuDomainDefValidatePCIController…)
+      throw virtError(
+        ErrorNumber.XML_ERROR,
+        ErrorDomain.QEMU,
+        `The PCI controller with index='0' must be model='${root}' for this machine type, but model='${pci0.model}' was found instead`,
+        { element: 'controller', attribute: 'model', value: pci0.model },
+      );
+    }
   }
   if (controllers.length === 0) delete def.devices.controllers;
 

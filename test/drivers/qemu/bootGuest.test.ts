@@ -75,13 +75,13 @@ async function boot(caps: QemuCaps, dir: string, xml: string, extra: Partial<Com
   }
 }
 
-function domainXml(name: string, devices: string, vcpus = 1): string {
+function domainXml(name: string, devices: string, vcpus = 1, machine = 'pc'): string {
   return `<domain type='qemu'>
   <name>${name}</name>
   <memory unit='MiB'>256</memory>
   <vcpu>${vcpus}</vcpu>
   <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
+    <type arch='x86_64' machine='${machine}'>hvm</type>
     <kernel>${guestKernel}</kernel>
     <initrd>${guestInitrd}</initrd>
     <cmdline>${guestCmdline}</cmdline>
@@ -136,6 +136,33 @@ describe('domains started from buildQemuCommandLine boot the test guest', { skip
         (g.def.devices.interfaces ?? []).map((n) => n.alias),
         ['net0', 'net1'],
       );
+    } finally {
+      await g.stop();
+    }
+  });
+
+  test('a Q35 machine: virtio NIC and disk each in a pcie-root-port the definition gained', async () => {
+    const raw = join(tmp.path, 'q35.raw');
+    execFileSync('qemu-img', ['create', '-q', '-f', 'raw', raw, '8M']);
+    const mac = '52:54:00:c0:03:01';
+    const xml = domainXml(
+      'boot-q35',
+      `    <disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='${raw}'/><target dev='vda' bus='virtio'/></disk>
+    <interface type='user'><mac address='${mac}'/><model type='virtio'/><rom enabled='no'/></interface>`,
+      1,
+      'q35',
+    );
+    const g = await boot(caps, tmp.path, xml);
+    try {
+      const nics = await g.guest.waitReady(120_000);
+      assert.deepEqual([...nics.values()], [mac]);
+      await g.guest.waitPrompt();
+      assert.equal((await g.guest.run('cat /sys/block/vda/size')).trim(), String((8 << 20) / 512));
+      // the NIC sits behind a root port: its PCI path in the guest goes through a bridge
+      const path = await g.guest.run('readlink -f /sys/class/net/eth0/device');
+      assert.match(path, /pci0000:00\/0000:00:0[1-9a-f]\.\d\/0000:0[1-9]:00\.0/);
+      const ports = (g.def.devices.controllers ?? []).filter((c) => c.model === 'pcie-root-port');
+      assert.ok(ports.length >= 2, 'root ports were added');
     } finally {
       await g.stop();
     }

@@ -112,6 +112,11 @@ export function chrCommandLine(chr: ChrDef, env: DeviceBuildEnv): string[] {
   // console 0 standing for serial 0 is written with the serial
   if (chr.deviceType === 'console' && chr.target.type === 'serial') return [];
   const alias = aliasOf(chr, chr.deviceType);
+  // a listening unix socket without a path gets one in the chardev directory, named after the
+  // channel (qemuDomainPrepareChannel); the live definition shows it
+  if (chr.source.type === 'unix' && !chr.source.path && chr.source.mode !== 'connect') {
+    chr.source.path = join(env.ctx.chardevSocketDir, chr.target.name ?? `char${alias}.sock`);
+  }
   const out = ['-chardev', chardevArg(`char${alias}`, chr.source, env.ctx)];
   const dev = chrDeviceProps(chr, env);
   if (dev) out.push(...deviceArgs(dev));

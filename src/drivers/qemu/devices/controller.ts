@@ -83,7 +83,8 @@ export function controllerDeviceProps(c: ControllerDef, env: DeviceBuildEnv): Qe
         p.p2 = c.ports;
         p.p3 = c.ports;
       }
-      p.id = id;
+      // a USB2 companion is part of its master's bus, not a bus of its own
+      if (!c.master) p.id = id;
       return { ...p, ...addr };
     }
     case 'scsi': {

@@ -4,6 +4,7 @@
 import type { DiskDef } from '../../../conf/domain/disk.js';
 import { ErrorDomain, ErrorNumber, virtError } from '../../../errors/index.js';
 import type { DeviceBuildEnv } from '../commandLineContext.js';
+import { controllerAlias } from '../deviceAliases.js';
 import { addressProps, aliasOf, deviceArgs, jsonArg, type QemuProps } from './qemuProps.js';
 
 function unsupported(detail: string, disk?: DiskDef): Error {
@@ -76,7 +77,7 @@ function driveBus(d: DiskDef, env: DeviceBuildEnv): QemuProps {
       return { bus: `ide.${a.bus}`, unit: a.unit };
     case 'sata': {
       const cont = env.def.devices.controllers?.find((c) => c.type === 'sata' && c.index === a.controller);
-      return { bus: `${cont?.alias ?? `sata${a.controller}`}.${a.unit}` };
+      return { bus: `${cont?.alias ?? controllerAlias({ type: 'sata', index: a.controller }, env.def.os.machine)}.${a.unit}` };
     }
     case 'scsi': {
       const cont = env.def.devices.controllers?.find((c) => c.type === 'scsi' && c.index === a.controller);
@@ -128,6 +129,18 @@ export function diskDeviceProps(d: DiskDef, env: DeviceBuildEnv, names: DiskNode
   if (writeCache && d.device !== 'cdrom') p['write-cache'] = writeCache;
   if (d.serial) p.serial = d.serial;
   return p;
+}
+
+/**
+ * What the live definition of a disk shows once started (as libvirt's): the node index as
+ * <source index>, no backing chain (<backingStore/>: tsvirt opens images without one), and no
+ * format on an empty drive.
+ */
+export function prepareDiskForStart(d: DiskDef, nodeIndex: number): void {
+  if (diskHasSource(d)) {
+    d.source.index = nodeIndex;
+    d.source.backingStore ??= 'none';
+  } else delete d.source.format;
 }
 
 /** -blockdev (twice) and -device of one disk. */

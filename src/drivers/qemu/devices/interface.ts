@@ -8,8 +8,8 @@ import { ErrorDomain, ErrorNumber, virtError } from '../../../errors/index.js';
 import type { DeviceBuildEnv } from '../commandLineContext.js';
 import { addressProps, aliasOf, compact, deviceArgs, jsonArg, type QemuProps } from './qemuProps.js';
 
-function unsupported(detail: string, value?: string): Error {
-  return virtError(ErrorNumber.CONFIG_UNSUPPORTED, ErrorDomain.QEMU, detail, { element: 'interface', value });
+function unsupported(detail: string, value?: string, domain: number = ErrorDomain.QEMU): Error {
+  return virtError(ErrorNumber.CONFIG_UNSUPPORTED, domain, detail, { element: 'interface', value });
 }
 
 /** The connection type that counts: a type='network' interface's actual connection once allocated. */
@@ -24,9 +24,22 @@ export function interfaceUsesTapFd(net: InterfaceDef): boolean {
   return t === 'ethernet' || t === 'bridge' || t === 'network' || t === 'direct';
 }
 
-/** Queues the guest NIC asks for (<driver queues>); 1 when unset. */
+/**
+ * Queues of the NIC: <driver queues> for virtio models, 1 otherwise (libvirt ignores queues on
+ * other models). The runtime opens this many tap fds.
+ */
 export function interfaceQueues(net: InterfaceDef): number {
-  return net.driver?.queues && net.driver.queues > 1 ? net.driver.queues : 1;
+  return isVirtioModel(net.model) && net.driver?.queues && net.driver.queues > 1 ? net.driver.queues : 1;
+}
+
+/** qemuDomainNetSupportsMTU: whether QEMU's side of this connection type has an MTU to set. */
+export function interfaceSupportsMtu(net: InterfaceDef): boolean {
+  return ['network', 'bridge', 'ethernet', 'vhostuser'].includes(net.type) || (net.type === 'user' && net.backend?.type === 'passt');
+}
+
+/** Define-time checks of an interface for the QEMU driver (qemuValidateDomainDeviceDefNetwork). */
+export function validateInterfaceForDefine(net: InterfaceDef): void {
+  if (net.mtu && !interfaceSupportsMtu(net)) throw unsupported(`setting MTU on interface type ${net.type} is not supported yet`, net.type);
 }
 
 /**
@@ -40,25 +53,20 @@ export function validateInterfaceForStart(net: InterfaceDef): void {
   const vlan = net.actual?.vlan ?? net.vlan;
   const vport = net.actual?.virtualport ?? net.virtualport;
   const directMode = net.actual?.source?.mode ?? net.source?.mode;
+  // virDomainActualNetDefValidate (error domain DOMAIN): vlan tags need a switch that does them
   if (vlan && !(t === 'hostdev' || (t === 'direct' && directMode === 'passthrough') || (t === 'bridge' && vport?.type === 'openvswitch'))) {
-    throw unsupported(`interface ${mac} - vlan tag not supported for this connection type`, mac);
+    throw unsupported(`interface ${mac} - vlan tag not supported for this connection type`, mac, ErrorDomain.DOMAIN);
   }
   const bw = net.actual?.bandwidth ?? net.bandwidth;
   if (t === 'hostdev' && bw && (bw.inbound || bw.outbound)) {
-    throw unsupported(`interface ${mac} - bandwidth settings are not supported for hostdev interfaces`, mac);
+    throw unsupported(`interface ${mac} - bandwidth settings are not supported for hostdev interfaces`, mac, ErrorDomain.DOMAIN);
   }
-  if (net.driver?.queues && net.driver.queues > 1 && !['network', 'bridge', 'direct', 'ethernet', 'vhostuser', 'vdpa'].includes(t)) {
+  // qemuDomainValidateActualNetDef (error domain QEMU)
+  if (isVirtioModel(net.model) && net.driver?.queues && net.driver.queues > 1 && !['network', 'bridge', 'direct', 'ethernet', 'vhostuser', 'vdpa'].includes(t)) {
     throw unsupported(`interface ${mac} - multiqueue is not supported for network interfaces of type ${t}`, mac);
   }
   if (net.filterref && !['network', 'bridge', 'ethernet'].includes(t)) {
     throw unsupported(`interface ${mac} - filterref is not supported for network interfaces of type ${t}`, mac);
-  }
-  // qemuDomainNetSupportsMTU: only where QEMU's side of the link has an MTU to set
-  if (net.mtu && !['network', 'bridge', 'ethernet', 'vhostuser'].includes(t) && !(t === 'user' && net.backend?.type === 'passt')) {
-    throw unsupported(`setting MTU on interface type ${t} is not supported yet`, mac);
-  }
-  if (net.driver?.queues && net.driver.queues > 1 && !isVirtioModel(net.model)) {
-    throw unsupported('multi-queue network devices are only supported with virtio', mac);
   }
   if (t === 'hostdev') {
     const src = net.hostdev?.source;

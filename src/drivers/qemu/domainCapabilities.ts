@@ -1,0 +1,194 @@
+// The QEMU driver's domain capabilities (`virsh domcapabilities`): for one emulator, machine,
+// arch and virt type, what a domain may use — in libvirt 9.0's shape, with the values tsvirt's
+// command line can express (not everything QEMU could do).
+import type { DomainCapabilities, DomainCapsItem } from '../../conf/capabilities/index.js';
+import { ErrorDomain, ErrorNumber, virtError } from '../../errors/index.js';
+import type { QemuCaps } from './capabilities.js';
+import { findMachine } from './domainDefaults.js';
+import { guestArchOf } from './hostCapabilities.js';
+
+export interface DomainCapabilitiesQuery {
+  /** <emulator> path; default: the emulator of `arch`. */
+  emulatorbin?: string;
+  /** Guest architecture; default: the emulator's, else the host's. */
+  arch?: string;
+  /** Machine type or alias; default: the emulator's default machine. */
+  machine?: string;
+  /** 'kvm' or 'qemu'; default kvm when usable, else qemu. */
+  virttype?: string;
+}
+
+/** Host facts the answer depends on. */
+export interface DomainCapabilitiesHost {
+  /** VFIO passthrough works here (/dev/vfio/vfio and IOMMU groups): hostdev pciBackend 'vfio'. */
+  vfio: boolean;
+}
+
+function invalidArg(detail: string): Error {
+  return virtError(ErrorNumber.INVALID_ARG, ErrorDomain.QEMU, detail);
+}
+
+function hostArch(): string {
+  return process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : process.arch;
+}
+
+/** Picks the emulator, arch, machine and virt type a query means (virQEMUCapsCacheLookupDefault). */
+export function resolveDomainCapsQuery(
+  emulators: readonly QemuCaps[],
+  q: DomainCapabilitiesQuery,
+): { caps: QemuCaps; arch: string; machine: string; virttype: 'kvm' | 'qemu' } {
+  let caps: QemuCaps | undefined;
+  if (q.emulatorbin) {
+    caps = emulators.find((c) => c.binary === q.emulatorbin);
+    if (!caps) {
+      throw virtError(ErrorNumber.CONFIG_UNSUPPORTED, ErrorDomain.QEMU, `Cannot find QEMU binary ${q.emulatorbin}`, { value: q.emulatorbin });
+    }
+    if (q.arch && guestArchOf(caps) !== q.arch) {
+      throw invalidArg(`architecture from emulator '${guestArchOf(caps)}' doesn't match given architecture '${q.arch}'`);
+    }
+  } else {
+    const arch = q.arch ?? hostArch();
+    caps = emulators.find((c) => guestArchOf(c) === arch);
+    if (!caps) throw virtError(ErrorNumber.CONFIG_UNSUPPORTED, ErrorDomain.QEMU, `unable to find any emulator to serve '${arch}' architecture`);
+  }
+  const kvm = caps.kvm.enabled && caps.accelerators.includes('kvm');
+  let virttype: 'kvm' | 'qemu';
+  if (q.virttype === undefined) virttype = kvm ? 'kvm' : 'qemu';
+  else if (q.virttype === 'kvm' || q.virttype === 'qemu') virttype = q.virttype;
+  else throw invalidArg(`unknown virttype: ${q.virttype}`);
+  if (virttype === 'kvm' && !kvm) {
+    throw virtError(ErrorNumber.CONFIG_UNSUPPORTED, ErrorDomain.QEMU, `KVM is not supported by '${caps.binary}' on this host`);
+  }
+  let machine: string;
+  if (q.machine) {
+    const m = findMachine(caps, q.machine);
+    if (!m) throw invalidArg(`the machine '${q.machine}' is not supported by emulator '${caps.binary}'`);
+    machine = m.name;
+  } else {
+    const m = caps.machines.find((x) => x.isDefault);
+    if (!m) throw invalidArg(`emulator '${caps.binary}' has no default machine`);
+    machine = m.name;
+  }
+  return { caps, arch: guestArchOf(caps), machine, virttype };
+}
+
+// The x86 CPU models libvirt 9.0's CPU map knows, by vendor (its domcapabilities lists only
+// these, under their unversioned names); QEMU models outside the map are left out as there.
+const X86_CPU_VENDORS: Record<string, string[]> = {
+  unknown: ['486', 'kvm32', 'kvm64', 'pentium', 'pentium2', 'pentium3', 'qemu32', 'qemu64'],
+  AMD: ['EPYC', 'EPYC-IBPB', 'EPYC-Milan', 'EPYC-Rome', 'Opteron_G1', 'Opteron_G2', 'Opteron_G3', 'Opteron_G4', 'Opteron_G5', 'athlon', 'phenom'],
+  Intel: [
+    'Broadwell', 'Broadwell-IBRS', 'Broadwell-noTSX', 'Broadwell-noTSX-IBRS', 'Cascadelake-Server', 'Cascadelake-Server-noTSX',
+    'Conroe', 'Cooperlake', 'Haswell', 'Haswell-IBRS', 'Haswell-noTSX', 'Haswell-noTSX-IBRS', 'Icelake-Server',
+    'Icelake-Server-noTSX', 'IvyBridge', 'IvyBridge-IBRS', 'Nehalem', 'Nehalem-IBRS', 'Penryn', 'SandyBridge',
+    'SandyBridge-IBRS', 'Skylake-Client', 'Skylake-Client-IBRS', 'Skylake-Client-noTSX-IBRS', 'Skylake-Server',
+    'Skylake-Server-IBRS', 'Skylake-Server-noTSX-IBRS', 'Snowridge', 'Westmere', 'Westmere-IBRS', 'core2duo', 'coreduo', 'n270',
+  ],
+  Hygon: ['Dhyana'],
+};
+const CPU_VENDOR = new Map(Object.entries(X86_CPU_VENDORS).flatMap(([v, names]) => names.map((n) => [n, v] as const)));
+
+/** The custom-mode CPU models libvirt would list: known models, in descending name order. */
+function customCpuModels(caps: QemuCaps, kvm: boolean): DomainCapabilities['cpu']['custom'] {
+  const x86 = caps.arch === 'x86_64' || caps.arch === 'i386';
+  return caps.cpuModels
+    .filter((c) => !x86 || CPU_VENDOR.has(c.name))
+    .sort((a, b) => (a.name < b.name ? 1 : a.name > b.name ? -1 : 0))
+    .map((c) => {
+      const usable = kvm ? c.usable.kvm : c.usable.tcg;
+      const vendor = CPU_VENDOR.get(c.name);
+      return {
+        name: c.name,
+        usable: usable === undefined ? ('unknown' as const) : usable ? ('yes' as const) : ('no' as const),
+        ...(c.deprecated ? { deprecated: true } : {}),
+        ...(vendor && vendor !== 'unknown' ? { vendor } : {}),
+      };
+    });
+}
+
+const item = (enums: Record<string, string[]>): DomainCapsItem => ({
+  supported: true,
+  enums: Object.entries(enums).map(([name, values]) => ({ name, values })),
+});
+
+/** virConnectGetDomainCapabilities for the QEMU driver. Format with formatDomainCapabilitiesXML. */
+export function qemuDomainCapabilities(
+  emulators: readonly QemuCaps[],
+  q: DomainCapabilitiesQuery = {},
+  host: DomainCapabilitiesHost = { vfio: false },
+): DomainCapabilities {
+  const { caps, arch, machine, virttype } = resolveDomainCapsQuery(emulators, q);
+  const m = findMachine(caps, machine)!;
+  const has = (t: string): boolean => caps.deviceTypes.includes(t);
+  const kvm = virttype === 'kvm';
+  const videoModels = (
+    [
+      ['vga', 'VGA'],
+      ['cirrus', 'cirrus-vga'],
+      ['vmvga', 'vmware-svga'],
+      ['qxl', 'qxl-vga'],
+      ['virtio', 'virtio-vga'],
+      ['none', ''],
+      ['bochs', 'bochs-display'],
+      ['ramfb', 'ramfb'],
+    ] as const
+  )
+    .filter(([, dev]) => dev === '' || has(dev))
+    .map(([name]) => name);
+  return {
+    path: caps.binary,
+    domain: virttype,
+    machine,
+    arch,
+    maxVcpus: m.maxCpus,
+    iothreads: false,
+    os: {
+      supported: true,
+      // tsvirt boots BIOS machines: no firmware autoselection, only a ROM loader
+      enums: [{ name: 'firmware', values: [] }],
+      loader: {
+        supported: true,
+        values: [],
+        enums: [
+          { name: 'type', values: ['rom'] },
+          { name: 'readonly', values: ['yes', 'no'] },
+          { name: 'secure', values: ['no'] },
+        ],
+      },
+    },
+    cpu: {
+      hostPassthrough: kvm,
+      ...(kvm ? { hostPassthroughMigratable: ['on', 'off'] } : {}),
+      maximum: true,
+      maximumMigratable: ['on', 'off'],
+      custom: customCpuModels(caps, kvm),
+    },
+    memoryBacking: item({ sourceType: ['anonymous'] }),
+    devices: {
+      disk: item({
+        diskDevice: ['disk', 'cdrom'],
+        bus: ['ide', 'scsi', 'virtio', 'usb', 'sata'],
+        model: ['virtio', 'virtio-transitional', 'virtio-non-transitional'],
+      }),
+      graphics: item({ type: ['vnc'] }),
+      video: item({ modelType: videoModels }),
+      hostdev: item({
+        mode: ['subsystem'],
+        startupPolicy: ['default', 'mandatory', 'requisite', 'optional'],
+        subsysType: ['pci'],
+        capsType: [],
+        pciBackend: host.vfio && has('vfio-pci') ? ['vfio'] : [],
+      }),
+      rng: item({ model: ['virtio', 'virtio-transitional', 'virtio-non-transitional'], backendModel: ['random', 'egd', 'builtin'] }),
+      filesystem: { supported: false, enums: [] },
+      tpm: { supported: false, enums: [] },
+      redirdev: { supported: false, enums: [] },
+      channel: item({ type: ['pty', 'unix'] }),
+    },
+    features: {
+      gic: { supported: false, enums: [] },
+      simple: { vmcoreinfo: false, genid: false, backingStoreInput: false, backup: false },
+      hyperv: { supported: false, enums: [] },
+    },
+  };
+}
