@@ -1,7 +1,7 @@
 // The sysfs tree as a host-access object: every read, link resolution and attribute write goes
 // through one root directory (/sys on a host, a temporary tree in tests), with paths relative
 // to it. Kernel attribute writes (driver bind/unbind, driver_override) are the only writes.
-import { constants, promises as fs } from 'node:fs';
+import { constants, promises as fs, realpathSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { ErrorDomain, fromSystemError } from '../errors/index.js';
 
@@ -9,7 +9,12 @@ export class SysfsRoot {
   readonly root: string;
 
   constructor(root = '/sys') {
-    this.root = resolve(root);
+    // canonical, so paths resolved through symlinks compare with it
+    try {
+      this.root = realpathSync(root);
+    } catch {
+      this.root = resolve(root);
+    }
   }
 
   /** Absolute path of `rel`. */
@@ -27,6 +32,22 @@ export class SysfsRoot {
   async read(rel: string): Promise<string | null> {
     try {
       return await fs.readFile(this.path(rel), 'utf8');
+    } catch {
+      return null;
+    }
+  }
+
+  /** The first `max` bytes of a (binary) attribute, or null. */
+  async readBytes(rel: string, max: number): Promise<Buffer | null> {
+    try {
+      const fh = await fs.open(this.path(rel), constants.O_RDONLY);
+      try {
+        const buf = Buffer.alloc(max);
+        const { bytesRead } = await fh.read(buf, 0, max, 0);
+        return buf.subarray(0, bytesRead);
+      } finally {
+        await fh.close();
+      }
     } catch {
       return null;
     }

@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import { formatLinkMessage, parseLinkMessage, type LinkMessage, type VfInfo } from '../../src/host/ifla.js';
 import { formatMac, parseMac } from '../../src/host/macAddress.js';
 import type { NetlinkEndpoint } from '../../src/host/netlink.js';
+import { errnoNames } from '../../src/errors/index.js';
 
 const NLMSG_ERROR = 2;
 const NLMSG_DONE = 3;
@@ -73,9 +74,22 @@ interface Rule {
   match?: (r: SimRequest) => boolean;
 }
 
+function describeNewLink(m: LinkMessage): string {
+  const info = m.attrs.linkinfo;
+  const mode = info && 'macvlan' in info ? info.macvlan?.mode : undefined;
+  return [info?.kind, mode !== undefined ? `mode ${mode}` : '', m.attrs.link !== undefined ? `link #${m.attrs.link}` : '', m.link.flags?.up ? 'up' : 'down']
+    .filter(Boolean)
+    .join(' ');
+}
+
 export class SimulatedKernelNetlink extends EventEmitter implements NetlinkEndpoint {
   readonly links = new Map<string, SimLink>();
   readonly requests: SimRequest[] = [];
+  /**
+   * One line per changing request, in order ("setVfMac enp2s0f0 vf1 52:54:00:6d:90:02",
+   * "setVfVlan enp2s0f0 vf1 vlan 0 -> EPERM"); a simulated sysfs appends its writes here too.
+   */
+  readonly log: string[] = [];
   private rules: Rule[] = [];
   private nextIndex = 2;
   private readonly port = 0x7000_0000 + (process.pid & 0xffff);
@@ -145,6 +159,21 @@ export class SimulatedKernelNetlink extends EventEmitter implements NetlinkEndpo
         answer = rule.answer;
         break;
       }
+    }
+    for (const r of reqs) {
+      if (r.kind === 'getLink' || r.kind === 'dumpLinks') continue;
+      const what = [
+        r.kind,
+        r.ifname ?? `#${r.index}`,
+        r.vf !== undefined ? `vf${r.vf}` : '',
+        r.mac ?? '',
+        r.vlan !== undefined ? `vlan ${r.vlan}` : '',
+        r.kind === 'setFlags' ? (r.message.link.flags?.up ? 'up' : 'down') : '',
+        r.kind === 'newLink' ? describeNewLink(r.message) : '',
+      ]
+        .filter(Boolean)
+        .join(' ');
+      this.log.push(typeof answer === 'number' ? `${what} -> ${errnoNames[answer] ?? answer}` : answer ? `${what} -> ${answer}` : what);
     }
     if (answer === 'sendError') {
       const err = Object.assign(new Error('send ENOBUFS'), { errno: 105, code: 'ENOBUFS', syscall: 'send' });

@@ -5,7 +5,7 @@ import { VirtError } from '../../src/errors/index.js';
 import { createBridge, createVeth, deleteLink, getLink, setLinkMtu } from '../../src/host/link.js';
 import { netHost, type NetHost } from '../../src/host/netHost.js';
 import { RtNetlink } from '../../src/host/netlink.js';
-import { IFF_MULTI_QUEUE, IFF_NO_PI, IFF_TAP, IFF_VNET_HDR, tunGetIff } from '../../src/host/syscalls.js';
+import { IFF_MULTI_QUEUE, IFF_NO_PI, IFF_TAP, IFF_VNET_HDR, tunGetIff, tunSetPersist } from '../../src/host/syscalls.js';
 import { closeTapFds, createTap, deleteTap, hostSideMac, openUnmanagedTap } from '../../src/host/tap.js';
 import { enterTestNetns, type TestNetns } from '../helpers/netns.js';
 import { projectRoot, skipUnless, testUser } from '../helpers/system.js';
@@ -177,6 +177,15 @@ describe('taps against the real kernel (test netns)', { skip: skipUnless({ root:
     assert.equal(await getLink(host.netlink, 'hntapfd'), null, 'gone with the child');
   });
 
+  test('TUNSETPERSIST keeps a tap after its last fd closes; deleteTap removes it', async () => {
+    const tap = await createTap(host, { name: 'hntapp' });
+    assert.equal(tunSetPersist(tap.fds[0]!, true), 0);
+    closeTapFds(tap);
+    assert.ok(await getLink(host.netlink, 'hntapp'), 'persistent');
+    await deleteTap(host, 'hntapp');
+    assert.equal(await getLink(host.netlink, 'hntapp'), null);
+  });
+
   test('deleteTap removes a tap still present at stop and leaves other devices alone', async () => {
     ip('tuntap', 'add', 'hntapdel', 'mode', 'tap');
     await deleteTap(host, 'hntapdel');
@@ -328,6 +337,40 @@ describe('taps against the real kernel (test netns)', { skip: skipUnless({ root:
     } finally {
       if (child && child.exitCode === null) child.kill('SIGKILL');
       ip('link', 'del', 'mytap0');
+    }
+  });
+
+  test('QEMU, run unprivileged, takes the fd of a pre-made tap as -netdev tap,fd=3; the tap is unchanged after', { skip: skipUnless({ commands: ['qemu-system-x86_64'] }) }, async () => {
+    const user = testUser();
+    ip('tuntap', 'add', 'mytapq', 'mode', 'tap', 'user', user.name);
+    try {
+      const before = tapSnapshot('mytapq');
+      // The unprivileged process opens the tap and hands fd 3 to a paused QEMU, as the driver
+      // will; QEMU reports the tap backend over QMP and quits.
+      const script = `
+        import { spawn } from 'node:child_process';
+        import { netHost } from ${JSON.stringify(`${projectRoot}/dist/src/host/netHost.js`)};
+        import { openUnmanagedTap, closeTapFds } from ${JSON.stringify(`${projectRoot}/dist/src/host/tap.js`)};
+        const host = netHost();
+        const dev = await openUnmanagedTap(host, 'mytapq', { vnetHdr: true });
+        host.netlink.close();
+        const q = spawn('qemu-system-x86_64', ['-S', '-M', 'q35', '-accel', 'tcg', '-nodefaults', '-display', 'none', '-qmp', 'stdio',
+          '-netdev', 'tap,id=net0,fd=3', '-device', 'virtio-net-pci,netdev=net0,id=nic0,mac=52:54:00:11:22:33'],
+          { stdio: ['pipe', 'pipe', 'inherit', dev.fds[0]] });
+        closeTapFds(dev);
+        let out = '';
+        q.stdout.on('data', (d) => (out += d));
+        q.stdin.write('{"execute":"qmp_capabilities"}\\n{"execute":"human-monitor-command","arguments":{"command-line":"info network"}}\\n{"execute":"quit"}\\n');
+        q.on('exit', (code) => { process.stdout.write(JSON.stringify({ code, out })); });
+      `;
+      const res = JSON.parse(
+        execFileSync(process.execPath, ['--input-type=module', '-e', script], { uid: user.uid, gid: user.gid, cwd: '/', timeout: 60000 }).toString(),
+      ) as { code: number; out: string };
+      assert.equal(res.code, 0);
+      assert.match(res.out, /net0: index=0,type=tap,fd=3/);
+      assert.equal(tapSnapshot('mytapq'), before);
+    } finally {
+      ip('link', 'del', 'mytapq');
     }
   });
 
