@@ -15,7 +15,18 @@ export type LinkInfo =
   | { kind: 'macvtap' | 'macvlan'; macvlan?: { mode?: number; flags?: number } }
   | { kind: 'veth'; peer?: { ifname: string } }
   | { kind: 'tun'; tun?: TunInfo }
+  | { kind: 'bridge'; bridge?: BridgeInfo }
   | { kind: string };
+
+/** IFLA_BR_* of a bridge that tsvirt sets (libvirt's network bridges: STP, delay, VLAN filtering). */
+export interface BridgeInfo {
+  /** IFLA_BR_FORWARD_DELAY in clock_t units (USER_HZ, 1/100 s). */
+  forwardDelay?: number;
+  /** IFLA_BR_STP_STATE: 0 off, 1 kernel STP */
+  stpState?: number;
+  /** IFLA_BR_VLAN_FILTERING */
+  vlanFiltering?: boolean;
+}
 
 /** IFLA_TUN_* of a tun/tap link (read only; taps are made through /dev/net/tun). */
 export interface TunInfo {
@@ -89,6 +100,30 @@ const infoData: Record<string, { format?(x: LinkInfo): Buffer | undefined; parse
       'peer' in x && x.peer
         ? stream(ifla.formatVethInfo({ peer: Buffer.concat([rt.formatLink({}), stream(ifla.formatLinkAttrs({ ifname: x.peer.ifname }))]) }))
         : undefined,
+  },
+  bridge: {
+    format: (x) => {
+      if (!('bridge' in x) || !x.bridge) return undefined;
+      const b = x.bridge as BridgeInfo;
+      return stream(
+        ifla.formatBridge({
+          forwardDelay: b.forwardDelay !== undefined ? putU32(b.forwardDelay) : undefined,
+          stpState: b.stpState !== undefined ? putU32(b.stpState) : undefined,
+          vlanFiltering: b.vlanFiltering !== undefined ? Buffer.from([b.vlanFiltering ? 1 : 0]) : undefined,
+        }),
+      );
+    },
+    parse: (b) => {
+      const br = ifla.parseBridge(b);
+      const u32 = (v?: Buffer) => (v && v.length === 4 ? getU32(v) : undefined);
+      const info: BridgeInfo = {};
+      const delay = u32(br.forwardDelay);
+      if (delay !== undefined) info.forwardDelay = delay;
+      const stp = u32(br.stpState);
+      if (stp !== undefined) info.stpState = stp;
+      if (br.vlanFiltering && br.vlanFiltering.length >= 1) info.vlanFiltering = getU8(br.vlanFiltering.subarray(0, 1)) === 1;
+      return { bridge: info };
+    },
   },
   tun: {
     parse: (b) => {
