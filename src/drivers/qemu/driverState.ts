@@ -3,6 +3,7 @@
 // own EventBroker. It holds the domains, the capabilities, the host-access objects and the
 // on-disk lock, and on open it finds every QEMU it started before (reattach) and cleans up
 // after those that died meanwhile.
+import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readdir, readFile, readlink, rm, symlink, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DomainDef, DomainDriverDefaults } from '../../conf/domain/index.js';
@@ -13,7 +14,10 @@ import { NetDevBandwidth } from '../../host/bandwidth.js';
 import { netHost, type NetHost } from '../../host/netHost.js';
 import type { DomainCapabilitiesQuery, DomainEvent, DomainInterfaceAddresses, DomainRef } from '../driver.js';
 import type { EventBroker } from '../events.js';
+import { formatCapabilitiesXML, formatDomainCapabilitiesXML } from '../../conf/capabilities/index.js';
 import { QemuCapsCache, type QemuCaps } from './capabilities.js';
+import { qemuDomainCapabilities } from './domainCapabilities.js';
+import { qemuCapabilities, readHostFacts } from './hostCapabilities.js';
 import { capsForDomain, qemuCapsSource, qemuDomainDefaults, type QemuCapsSource } from './domainDefaults.js';
 import { DriverLock } from './driverLock.js';
 import { QemuDomainObj } from './domainObj.js';
@@ -203,14 +207,22 @@ export class QemuDriverState {
     return this.network;
   }
 
-  /** virConnectGetCapabilities: the host capabilities XML. */
+  /** virConnectGetCapabilities: the host and one guest per emulator. */
   async capabilitiesXML(): Promise<string> {
-    throw virtError(ErrorNumber.NO_SUPPORT, ErrorDomain.QEMU, 'virConnectGetCapabilities: the capabilities XML formatter is not in this build');
+    return formatCapabilitiesXML(qemuCapabilities(this.allCaps, await readHostFacts()));
   }
 
   /** virConnectGetDomainCapabilities. */
-  async domainCapabilitiesXML(_q: DomainCapabilitiesQuery): Promise<string> {
-    throw virtError(ErrorNumber.NO_SUPPORT, ErrorDomain.QEMU, 'virConnectGetDomainCapabilities: the capabilities XML formatter is not in this build');
+  async domainCapabilitiesXML(q: DomainCapabilitiesQuery): Promise<string> {
+    const query = {
+      ...(q.emulatorbin ? { emulatorbin: q.emulatorbin } : {}),
+      ...(q.arch ? { arch: q.arch } : {}),
+      ...(q.machine ? { machine: q.machine } : {}),
+      ...(q.virttype ? { virttype: q.virttype } : {}),
+    };
+    if (query.emulatorbin && !this.capsSource.forBinary(query.emulatorbin)) await this.probeEmulatorOf(`<emulator>${query.emulatorbin}</emulator>`);
+    const vfio = existsSync('/dev/vfio/vfio');
+    return formatDomainCapabilitiesXML(qemuDomainCapabilities(this.allCaps, query, { vfio }));
   }
 
   /** Addresses from the DHCP leases of the networks the domain's interfaces are on (source LEASE). */
