@@ -12,7 +12,7 @@ import { DomainEventType as E } from '../../../src/drivers/constants.js';
 import { qemuDirsForURI } from '../../../src/drivers/qemu/index.js';
 import { guestSkipReason } from '../../helpers/guest.js';
 import { skipUnless, tempDir } from '../../helpers/system.js';
-import { EventLog, destroyAll, embedURI, openEmbed } from './driverHarness.js';
+import { EventLog, assertNoRuntimeLeft, destroyAll, embedURI, openEmbed, statusPid } from './driverHarness.js';
 import { guestDomainXML } from './guestDomain.js';
 
 const skip = skipUnless({ commands: ['qemu-system-x86_64'] }) || guestSkipReason();
@@ -123,6 +123,19 @@ describe('QEMU driver API (embedded, paused starts)', { skip }, () => {
     );
     await running.destroy();
     assert.equal((await persistent.getInfo()).maxMem, 64 * 1024);
+  });
+
+  test('a QEMU killed from outside: STOPPED/failed at once, state crashed, nothing left', async () => {
+    const dom = await a.domainDefineXML(guestDomainXML({ name: 'api5' }));
+    await dom.createWithFlags(1);
+    const pid = statusPid(root, 'api5');
+    await eventsA.wait((e) => e.name === 'api5' && e.event === E.SUSPENDED);
+    eventsA.clear();
+    process.kill(pid, 'SIGKILL');
+    await eventsA.wait((e) => e.name === 'api5' && e.event === E.STOPPED);
+    assert.deepEqual(eventsA.lifecycle('api5'), [[E.STOPPED, 5 /* FAILED */]]);
+    assert.deepEqual(await dom.getState(), { state: 5, reason: 3 /* crashed */ });
+    assertNoRuntimeLeft(root, 'api5');
   });
 
   test('autostart: a link in the autostart directory; started when a fresh process opens the state', async () => {
