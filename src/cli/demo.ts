@@ -4,14 +4,17 @@
 // with the ACPI power button, and remove every host change again.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { open, type Connection, type Domain } from '../api/index.js';
 import { domainEventDetailString, domainEventString, domainStateReasonString, domainStateString } from './virshStrings.js';
 
+// The guest is the project's (dist/src/cli/demo.js → the repository); the state goes to ./.demo.
+const PROJECT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const ROOT = resolve('.demo');
 const URI = `qemu:///embed?root=${ROOT}`;
-const KERNEL = resolve('build/guest/vmlinuz');
-const INITRD = resolve('build/guest/initrd.img');
+const KERNEL = join(PROJECT, 'build/guest/vmlinuz');
+const INITRD = join(PROJECT, 'build/guest/initrd.img');
 const BRIDGE = 'tsvdemo0';
 const HOST_IP = '10.213.77.1';
 const GUEST_IP = '10.213.77.2';
