@@ -33,6 +33,19 @@ export function lastErrno(): number {
   return lib().koffi.errno();
 }
 
+// ---- advisory locks (the QEMU driver's state-directory lock).
+
+export const LOCK_SH = 1;
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const LOCK_UN = 8;
+
+/** flock(2); returns 0 or the errno of the failure (EWOULDBLOCK = 11 when held elsewhere). */
+export function flock(fd: number, operation: number): number {
+  const rc = libcFunc('int flock(int fd, int operation)')(fd, operation) as number;
+  return rc === 0 ? 0 : lastErrno();
+}
+
 // ---- link-layer multicast lists (SIOCADDMULTI / SIOCDELMULTI) ----
 // Netlink has no request for a device's link-layer multicast list, so libvirt (and `ip maddr`)
 // use these ioctls on an ordinary socket; tsvirt does the same.
