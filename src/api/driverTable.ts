@@ -29,7 +29,11 @@ export const driverTable: DriverEntry[] = [
     accepts: local('test'),
     open: async (u, o) => (await import('../drivers/test/index.js')).openTestDriver(u, o),
   },
-  // qemu:///system|session|embed → the QEMU driver (wired by the QEMU driver's helper).
+  {
+    name: 'qemu',
+    accepts: local('qemu'),
+    open: async (u, o) => (await import('../drivers/qemu/index.js')).openQemuDriverEntry(u, o),
+  },
   // Remote URIs (a host or a +transport) → the remote driver (wired by the remote driver's helper).
 ];
 

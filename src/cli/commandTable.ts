@@ -21,11 +21,17 @@ export const commandGroups: CommandGroup[] = [
     title: 'Domain Management',
     keyword: 'domain',
     commands: [
+      c('attach-device', () => import('./commands/attachDevice.js')),
+      c('attach-interface', () => import('./commands/attachInterface.js')),
       c('autostart', () => import('./commands/autostart.js')),
+      c('console', () => import('./commands/console.js')),
       c('create', () => import('./commands/create.js')),
       c('define', () => import('./commands/define.js')),
       c('destroy', () => import('./commands/destroy.js')),
+      c('detach-device', () => import('./commands/detachDevice.js')),
+      c('detach-interface', () => import('./commands/detachInterface.js')),
       c('domid', () => import('./commands/domid.js')),
+      c('domiftune', () => import('./commands/domiftune.js')),
       c('domname', () => import('./commands/domname.js')),
       c('domuuid', () => import('./commands/domuuid.js')),
       c('dumpxml', () => import('./commands/dumpxml.js')),
@@ -35,6 +41,7 @@ export const commandGroups: CommandGroup[] = [
       c('start', () => import('./commands/start.js')),
       c('suspend', () => import('./commands/suspend.js')),
       c('undefine', () => import('./commands/undefine.js')),
+      c('update-device', () => import('./commands/updateDevice.js')),
     ],
   },
   {
@@ -58,6 +65,7 @@ export const commandGroups: CommandGroup[] = [
     keyword: 'host',
     commands: [
       c('capabilities', () => import('./commands/capabilities.js')),
+      c('domcapabilities', () => import('./commands/domcapabilities.js')),
       c('hostname', () => import('./commands/hostname.js')),
       c('nodeinfo', () => import('./commands/nodeinfo.js')),
       c('uri', () => import('./commands/uri.js')),

@@ -5,7 +5,7 @@
 // socket reaches end of file.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { closeSync, openSync, readFileSync, promises as fs } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, promises as fs, writeSync } from 'node:fs';
 import { constants as osConstants, hostname } from 'node:os';
 import { ErrorDomain, ErrorNumber, VirtError, fromSystemError, systemError, virtError } from '../../errors/index.js';
 import { isReadable, pidfdOpen, pidfdSendSignal, waitReadable } from '../../host/syscalls.js';
@@ -110,14 +110,17 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
       }
     }
     const header = `${logTimestamp()}: starting up tsvirt, qemu binary: ${opts.binary}, hostname: ${hostname()}\n${lines.join(' \\\n')}\n`;
+    // Synchronous on purpose: three small calls on the start's critical path, where a trip
+    // through the thread pool (busy with status-file fsyncs) costs more than the calls.
     let logFd: number;
+    let logStart: number;
     try {
-      await fs.appendFile(opts.logFile, header, { mode: 0o600 });
-      logFd = openSync(opts.logFile, 'a');
+      logFd = openSync(opts.logFile, 'a', 0o600);
+      writeSync(logFd, header);
+      logStart = fstatSync(logFd).size;
     } catch (err) {
       throw fromSystemError(err, ErrorDomain.QEMU, `Unable to open QEMU log file '${opts.logFile}'`, { value: opts.logFile });
     }
-    let logStart = 0;
     const stdio: (number | 'ignore')[] = ['ignore', logFd, logFd];
     for (const [target, fd] of opts.fds ?? []) {
       if (!Number.isInteger(target) || target < 3) {
@@ -128,7 +131,6 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
       stdio[target] = fd;
     }
     try {
-      logStart = (await fs.stat(opts.logFile)).size;
       // Its own session: a signal to the daemon's terminal or process group does not reach
       // QEMU, and QEMU outlives a daemon restart.
       const child = spawn(opts.binary, [...opts.args], { stdio, env, cwd: opts.cwd, detached: true });
@@ -170,6 +172,16 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
       return null;
     }
     return new QemuProcess({ pid: identity.pid, startTime: identity.startTime, pidfd, logFile: opts.logFile });
+  }
+
+  /**
+   * A process known to have exited (a reattach that found nothing under the identity), for code
+   * that tears a domain down and wants a process to look at.
+   */
+  static gone(identity: ProcessIdentity, opts: { logFile?: string } = {}): QemuProcess {
+    const p = new QemuProcess({ pid: identity.pid, startTime: identity.startTime, logFile: opts.logFile });
+    p.markExited({ code: null, signal: null });
+    return p;
   }
 
   get identity(): ProcessIdentity {

@@ -1,0 +1,71 @@
+// domiftune: read or set an interface's bandwidth (virDomainGet/SetInterfaceParameters).
+import { TypedParameterType, type TypedParam } from '../../api/index.js';
+import type { CommandDef } from '../commandDef.js';
+import { lookupDomain } from '../lookup.js';
+import { OptionError } from '../shell.js';
+import { domainOpt } from './domainAction.js';
+import { parseRate } from './interfaceRate.js';
+
+const LIVE = 1;
+const CONFIG = 2;
+
+export const command: CommandDef = {
+  name: 'domiftune',
+  help: 'get/set parameters of a virtual interface',
+  desc: "Get/set parameters of a domain's virtual interface.",
+  opts: [
+    domainOpt,
+    { name: 'interface', type: 'data', required: true, help: 'interface device (MAC Address)' },
+    { name: 'inbound', type: 'string', reqOpt: true, help: "control domain's incoming traffics" },
+    { name: 'outbound', type: 'string', reqOpt: true, help: "control domain's outgoing traffics" },
+    { name: 'config', type: 'bool', help: 'affect next boot' },
+    { name: 'live', type: 'bool', help: 'affect running domain' },
+    { name: 'current', type: 'bool', help: 'affect current domain' },
+  ],
+  async run(sh, cmd) {
+    sh.exclusive(cmd, 'current', 'live');
+    sh.exclusive(cmd, 'current', 'config');
+    let flags = 0;
+    if (sh.bool(cmd, 'config')) flags |= CONFIG;
+    if (sh.bool(cmd, 'live')) flags |= LIVE;
+    const found = await lookupDomain(sh, cmd);
+    if (!found) return false;
+    const device = sh.optString(cmd, 'interface')!;
+    const inStr = sh.optString(cmd, 'inbound');
+    const outStr = sh.optString(cmd, 'outbound');
+    const inbound = inStr !== undefined ? parseRate(inStr) : undefined;
+    const outbound = outStr !== undefined ? parseRate(outStr) : undefined;
+    if (outbound?.floor) throw new OptionError('outbound floor is unsupported yet');
+
+    if (!inbound && !outbound) {
+      let params: TypedParam[];
+      try {
+        params = await found.dom.getInterfaceParameters(device, flags);
+      } catch (e) {
+        // virsh asks for the number of parameters first, and that is the call that fails.
+        return sh.fail('Unable to get number of interface parameters', e);
+      }
+      for (const p of params) sh.print(`${p.field.padEnd(15)}: ${String(p.value)}\n`);
+      return true;
+    }
+    const params: TypedParam[] = [];
+    const add = (field: string, value: number): void => void params.push({ field, type: TypedParameterType.UINT, value });
+    if (inbound) {
+      add('inbound.average', inbound.average);
+      if (inbound.peak) add('inbound.peak', inbound.peak);
+      if (inbound.burst) add('inbound.burst', inbound.burst);
+      if (inbound.floor) add('inbound.floor', inbound.floor);
+    }
+    if (outbound) {
+      add('outbound.average', outbound.average);
+      if (outbound.peak) add('outbound.peak', outbound.peak);
+      if (outbound.burst) add('outbound.burst', outbound.burst);
+    }
+    try {
+      await found.dom.setInterfaceParameters(device, params, flags);
+    } catch (e) {
+      return sh.fail('Unable to set interface parameters', e);
+    }
+    return true;
+  },
+};

@@ -1,0 +1,97 @@
+// One domain as the QEMU driver holds it: its definitions, state and reason, and, while it runs,
+// the QEMU process, its monitor and what was changed on the host for it.
+import type { DomainDef } from '../../conf/domain/index.js';
+import { DomainShutoffReason, DomainState } from '../constants.js';
+import type { DomainRef } from '../driver.js';
+import type { QemuConsole } from './console.js';
+import { DomainJob } from './domainJob.js';
+import type { NetHostRecord } from './interfaceHost.js';
+import type { QemuProcess } from './qemuProcess.js';
+import type { QmpClient } from './qmp.js';
+
+/** What a running domain has that a stopped one has not. */
+export interface DomainRuntime {
+  proc: QemuProcess;
+  /** The monitor; undefined once it closed. */
+  qmp: QmpClient | undefined;
+  monitorPath: string;
+  /** Sockets and other per-run files: <runDir>/qemu/domain-<id>-<name>. */
+  dir: string;
+  logFile: string;
+  /** Host-side changes per interface, in interface order, to undo at stop. */
+  net: NetHostRecord[];
+  /** Console sessions by chardev alias ('serial0', 'console0'). */
+  consoles: Map<string, QemuConsole>;
+  /** The guest powered itself off (QMP SHUTDOWN): its exit is a shutdown, not a crash. */
+  gotShutdown: boolean;
+  /** destroy() is killing it: the exit handler leaves the teardown to destroy. */
+  beingDestroyed: boolean;
+  /** A reboot done as power-off + reset + cont (ACPI reboot, on_poweroff='restart'). */
+  fakeReboot: boolean;
+  /** The guest panicked and the on_crash action is running. */
+  crashed: boolean;
+  /** The reason the next QMP STOP / RESUME gets (set by suspend/resume/start). */
+  pausedReason: number | undefined;
+  runningReason: number | undefined;
+  /** The driver is letting go of this QEMU (connection closed): its monitor closing is not death. */
+  detaching: boolean;
+  /** The teardown, once started (so it runs once). */
+  stopping: Promise<void> | undefined;
+  /** The chain of status-file writes (each waits for the one before). */
+  statusWrites: Promise<void>;
+  /** Waiters for QMP DEVICE_DELETED, by device alias. */
+  deviceDeleted: Map<string, () => void>;
+  /** Block node names of each disk with media, by alias (blockdev-del after unplug). */
+  diskNodes: Map<string, { storage: string; format: string }>;
+  /** The next libvirt-N block node number for a hotplugged disk. */
+  nextNodeIndex: number;
+  /** A DEVICE_DELETED nobody waited for (the guest finished an unplug late). */
+  onDeviceDeleted?: (alias: string) => void;
+}
+
+export class QemuDomainObj {
+  /** The running definition while active; the persistent one otherwise. */
+  def: DomainDef;
+  /** While active and persistent: the persistent definition (what the next start uses). */
+  newDef: DomainDef | null = null;
+  persistent: boolean;
+  autostart = false;
+  id = -1;
+  state: number = DomainState.SHUTOFF;
+  reason: number = DomainShutoffReason.UNKNOWN;
+  runtime: DomainRuntime | undefined;
+  readonly job = new DomainJob();
+  /** Dropped from the list (undefined while stopped, or a transient domain that stopped). */
+  removed = false;
+
+  constructor(def: DomainDef, persistent: boolean) {
+    this.def = def;
+    this.persistent = persistent;
+  }
+
+  get name(): string {
+    return this.def.name;
+  }
+
+  get uuid(): string {
+    return this.def.uuid;
+  }
+
+  get active(): boolean {
+    return this.id > 0;
+  }
+
+  ref(): DomainRef {
+    return { name: this.def.name, uuid: this.def.uuid, id: this.active ? this.id : -1 };
+  }
+
+  /** The persistent definition: newDef while running, else def. */
+  get persistentDef(): DomainDef {
+    return this.newDef ?? this.def;
+  }
+
+  setState(state: number, reason: number): void {
+    this.state = state;
+    this.reason = reason;
+  }
+}

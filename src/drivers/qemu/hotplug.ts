@@ -1,0 +1,429 @@
+// attach-device, detach-device and update-device (libvirt's qemuDomain{Attach,Detach,Update}
+// DeviceFlags) for interfaces and disks, --live and --config. A live attach builds the host side
+// first (taps, tc) and undoes it if QEMU refuses the device; a live detach asks the guest to let
+// go (device_del), waits for DEVICE_DELETED, then releases the backend and the host side.
+import { access } from 'node:fs/promises';
+import type { DomainDef, DomainDeviceDef } from '../../conf/domain/index.js';
+import { parseDeviceXML } from '../../conf/domain/index.js';
+import type { DiskDef } from '../../conf/domain/disk.js';
+import { insertDisk } from '../../conf/domain/disk.js';
+import type { InterfaceDef } from '../../conf/domain/interface.js';
+import { ErrorDomain, ErrorNumber, fromSystemError, virtError } from '../../errors/index.js';
+import { normalizeMac } from '../../host/macAddress.js';
+import { closeTapFds } from '../../host/tap.js';
+import { DomainDeviceModifyFlags, DomainEventID } from '../constants.js';
+import { checkFlags } from '../flags.js';
+import type { CommandLineContext, DeviceBuildEnv } from './commandLineContext.js';
+import { assignHotplugAddress } from './deviceAddresses.js';
+import { assignHotplugAlias } from './deviceAliases.js';
+import { diskBlockdevProps, diskDeviceProps, diskHasSource } from './devices/disk.js';
+import { interfaceDeviceProps, validateInterfaceForStart } from './devices/interface.js';
+import type { DomainRuntime, QemuDomainObj } from './domainObj.js';
+import type { QemuDriverState } from './driverState.js';
+import { activateInterface, prepareInterface, releaseInterface, type NetHostRecord } from './interfaceHost.js';
+import type { QmpClient } from './qmp.js';
+import { saveStatus } from './runtimeStatus.js';
+
+const Q = ErrorDomain.QEMU;
+const { LIVE, CONFIG, FORCE } = DomainDeviceModifyFlags;
+/** How long a detach waits for the guest (libvirt's QEMU_REMOVAL_WAIT_TIME). */
+const REMOVAL_WAIT_MS = 5000;
+
+/** Which definitions a device change applies to (CURRENT = live when running, else config). */
+function impact(obj: QemuDomainObj, flags: number): { live: boolean; config: boolean } {
+  let live = (flags & LIVE) !== 0;
+  let config = (flags & CONFIG) !== 0;
+  if (!live && !config) {
+    if (obj.active) live = true;
+    else config = true;
+  }
+  if (live && !obj.active) throw virtError(ErrorNumber.OPERATION_INVALID, Q, 'domain is not running');
+  if (config && !obj.persistent) throw virtError(ErrorNumber.OPERATION_INVALID, Q, 'cannot modify device on transient domain');
+  return { live, config };
+}
+
+function parseDevice(state: QemuDriverState, xml: string, def: DomainDef): DomainDeviceDef {
+  return parseDeviceXML(xml, def, { driver: state.defaults });
+}
+
+function supported(dev: DomainDeviceDef, what: string): asserts dev is Extract<DomainDeviceDef, { kind: 'interface' | 'disk' }> {
+  if (dev.kind !== 'interface' && dev.kind !== 'disk') {
+    throw virtError(ErrorNumber.OPERATION_UNSUPPORTED, Q, `${what} of device '${dev.kind}' is not supported`);
+  }
+}
+
+// ---- attach ----
+
+export async function attachDevice(state: QemuDriverState, obj: QemuDomainObj, xml: string, flags: number): Promise<void> {
+  checkFlags(flags, LIVE | CONFIG, 'qemuDomainAttachDeviceFlags', Q);
+  await obj.job.run('attach device', async () => {
+    const { live, config } = impact(obj, flags);
+    // Parsed once per definition it goes into: each gets its own copy with its own defaults.
+    const configDev = config ? parseDevice(state, xml, obj.persistentDef) : undefined;
+    const liveDev = live ? parseDevice(state, xml, obj.def) : undefined;
+    if (configDev) {
+      supported(configDev, 'persistent attach');
+      const next = structuredClone(obj.persistentDef);
+      addToDef(next, configDev);
+      assignHotplugAddress(next, configDev);
+      if (!liveDev) {
+        await state.saveConfig(next);
+        if (obj.active) obj.newDef = next;
+        else obj.def = next;
+      } else {
+        // Saved after the live attach succeeded, so a failure changes neither.
+        await attachLive(state, obj, liveDev);
+        await state.saveConfig(next);
+        obj.newDef = next;
+        return;
+      }
+    }
+    if (liveDev) await attachLive(state, obj, liveDev);
+  });
+}
+
+function addToDef(def: DomainDef, dev: Extract<DomainDeviceDef, { kind: 'interface' | 'disk' }>): void {
+  if (dev.kind === 'interface') {
+    const mac = dev.def.mac.address;
+    if ((def.devices.interfaces ?? []).some((n) => n.mac.address === mac)) {
+      throw virtError(ErrorNumber.OPERATION_FAILED, Q, `network device with mac ${mac} already exists`, { value: mac });
+    }
+    (def.devices.interfaces ??= []).push(dev.def);
+  } else {
+    const t = dev.def.target.dev;
+    if ((def.devices.disks ?? []).some((d) => d.target.dev === t)) {
+      throw virtError(ErrorNumber.OPERATION_FAILED, Q, `target ${t} already exists`, { value: t });
+    }
+    insertDisk((def.devices.disks ??= []), dev.def);
+  }
+}
+
+function running(obj: QemuDomainObj): { rt: DomainRuntime; qmp: QmpClient } {
+  const rt = obj.runtime;
+  if (!rt || !obj.active) throw virtError(ErrorNumber.OPERATION_INVALID, Q, 'domain is not running');
+  if (!rt.qmp) throw virtError(ErrorNumber.OPERATION_INVALID, Q, 'monitor must not be NULL');
+  return { rt, qmp: rt.qmp };
+}
+
+async function attachLive(state: QemuDriverState, obj: QemuDomainObj, dev: DomainDeviceDef): Promise<void> {
+  supported(dev, 'live attach');
+  const { rt, qmp } = running(obj);
+  const live = obj.def;
+  addToDef(structuredClone(live), dev); // duplicate checks before any host change
+  assignHotplugAlias(live, dev);
+  assignHotplugAddress(live, dev);
+  const env = await buildEnv(state, obj, rt);
+  if (dev.kind === 'interface') await attachInterfaceLive(state, obj, rt, qmp, dev.def, env);
+  else await attachDiskLive(obj, rt, qmp, dev.def, env);
+  state.emit({ eventId: DomainEventID.DEVICE_ADDED, dom: obj.ref(), devAlias: dev.def.alias ?? '' });
+  await saveStatus(state, obj);
+}
+
+/** What the device builders of the command line need, for one hotplugged device. */
+async function buildEnv(state: QemuDriverState, obj: QemuDomainObj, rt: DomainRuntime): Promise<DeviceBuildEnv> {
+  const caps = await state.capsFor(obj.def);
+  const ctx: CommandLineContext = {
+    caps,
+    vmName: obj.name,
+    qmpSocket: rt.monitorPath,
+    chardevSocketDir: rt.dir,
+    libDir: state.paths.lib,
+    logDir: state.paths.log,
+    netFds: new Map(),
+    ptyAsSocket: true,
+  };
+  return { def: obj.def, caps, ctx, bootIndex: new Map() };
+}
+
+async function attachInterfaceLive(
+  state: QemuDriverState,
+  obj: QemuDomainObj,
+  rt: DomainRuntime,
+  qmp: QmpClient,
+  net: InterfaceDef,
+  env: DeviceBuildEnv,
+): Promise<void> {
+  validateInterfaceForStart(net);
+  const ctx = { ...state.interfaceContext(), warn: (e: unknown) => state.warn(e, obj) };
+  const alias = net.alias!;
+  const netdevId = `host${alias}`;
+  const prepared = await prepareInterface(ctx, net);
+  const fdNames: string[] = [];
+  let netdevAdded = false;
+  try {
+    const netdev: Record<string, unknown> = { id: netdevId };
+    if (prepared.tapfds.length > 0) {
+      for (const [i, fd] of prepared.tapfds.entries()) {
+        const name = `hostnet-${alias}-${i}`;
+        await qmp.execute('getfd', { fdname: name }, { fds: [fd] });
+        fdNames.push(name);
+      }
+      netdev.type = 'tap';
+      if (fdNames.length === 1) netdev.fd = fdNames[0];
+      else netdev.fds = fdNames.join(':');
+    } else if (net.type === 'user') {
+      netdev.type = 'user';
+    } else {
+      throw virtError(ErrorNumber.OPERATION_UNSUPPORTED, Q, `live attach of interface type '${net.type}' is not supported`);
+    }
+    closeTapFds({ fds: prepared.tapfds });
+    await qmp.execute('netdev_add', netdev);
+    netdevAdded = true;
+    await activateInterface(ctx, prepared.record);
+    // The guest side exactly as the command line builds it (model, MAC, address, queues).
+    const device = interfaceDeviceProps(net, env);
+    await qmp.execute('device_add', device);
+    if (net.link?.state === 'down') await qmp.execute('set_link', { name: alias, up: false });
+  } catch (err) {
+    closeTapFds({ fds: prepared.tapfds });
+    if (netdevAdded) await qmp.execute('netdev_del', { id: netdevId }).catch(() => undefined);
+    for (const name of fdNames) await qmp.execute('closefd', { fdname: name }).catch(() => undefined);
+    await releaseInterface(ctx, prepared.record);
+    throw err;
+  }
+  (obj.def.devices.interfaces ??= []).push(net);
+  rt.net.push(prepared.record);
+}
+
+async function attachDiskLive(obj: QemuDomainObj, rt: DomainRuntime, qmp: QmpClient, disk: DiskDef, env: DeviceBuildEnv): Promise<void> {
+  const bus = disk.target.bus ?? 'virtio';
+  if (bus !== 'virtio' && bus !== 'usb' && bus !== 'scsi') {
+    throw virtError(ErrorNumber.OPERATION_UNSUPPORTED, Q, `disk bus '${bus}' cannot be hotplugged.`);
+  }
+  if (disk.device !== 'disk') throw virtError(ErrorNumber.OPERATION_UNSUPPORTED, Q, `disk device='${disk.device}' cannot be hotplugged.`);
+  const path = disk.source.path;
+  if (!diskHasSource(disk) || !path) {
+    throw virtError(ErrorNumber.OPERATION_UNSUPPORTED, Q, `live attach of a disk of type '${disk.source.type}' is not supported`);
+  }
+  await access(path).catch((err: unknown) => {
+    throw fromSystemError(err, Q, `Cannot access storage file '${path}'`, { value: path });
+  });
+  const alias = disk.alias!;
+  // libvirt numbers block nodes on from the highest one in use.
+  const index = rt.nextNodeIndex++;
+  const b = diskBlockdevProps(disk, index);
+  let storageAdded = false;
+  let formatAdded = false;
+  try {
+    await qmp.execute('blockdev-add', b.storage);
+    storageAdded = true;
+    await qmp.execute('blockdev-add', b.format);
+    formatAdded = true;
+    await qmp.execute('device_add', diskDeviceProps(disk, env, b.names));
+  } catch (err) {
+    if (formatAdded) await qmp.execute('blockdev-del', { 'node-name': b.names.format }).catch(() => undefined);
+    if (storageAdded) await qmp.execute('blockdev-del', { 'node-name': b.names.storage }).catch(() => undefined);
+    throw err;
+  }
+  rt.diskNodes.set(alias, b.names);
+  insertDisk((obj.def.devices.disks ??= []), disk);
+}
+
+// ---- detach ----
+
+/** The interface a device XML names: by MAC, narrowed by PCI address and alias when given (virDomainNetFindIdx). */
+function findInterface(def: DomainDef, want: InterfaceDef): number {
+  const nets = def.devices.interfaces ?? [];
+  const mac = normalizeMac(want.mac.address) ?? want.mac.address;
+  const macGiven = !want.macGenerated;
+  const matches = nets
+    .map((n, i) => ({ n, i }))
+    .filter(({ n }) => {
+      if (macGiven && (normalizeMac(n.mac.address) ?? n.mac.address) !== mac) return false;
+      if (want.address?.type === 'pci' && n.address?.type === 'pci') {
+        const a = want.address;
+        const b = n.address;
+        if (a.domain !== b.domain || a.bus !== b.bus || a.slot !== b.slot || a.function !== b.function) return false;
+      }
+      if (want.alias && n.alias !== want.alias) return false;
+      return true;
+    });
+  if (matches.length === 0) {
+    throw virtError(ErrorNumber.DEVICE_MISSING, Q, macGiven ? `no device matching MAC address ${mac} found` : 'no matching network device was found', {
+      value: mac,
+    });
+  }
+  if (matches.length > 1) {
+    throw virtError(ErrorNumber.OPERATION_FAILED, Q, `multiple devices matching MAC address ${mac} found`, { value: mac });
+  }
+  return matches[0]!.i;
+}
+
+function findDisk(def: DomainDef, want: DiskDef): number {
+  const i = (def.devices.disks ?? []).findIndex((d) => d.target.dev === want.target.dev);
+  if (i < 0) throw virtError(ErrorNumber.DEVICE_MISSING, Q, `disk ${want.target.dev} not found`, { value: want.target.dev });
+  return i;
+}
+
+export async function detachDevice(state: QemuDriverState, obj: QemuDomainObj, xml: string, flags: number): Promise<void> {
+  checkFlags(flags, LIVE | CONFIG, 'qemuDomainDetachDeviceFlags', Q);
+  await obj.job.run('detach device', async () => {
+    const { live, config } = impact(obj, flags);
+    let next: DomainDef | undefined;
+    if (config) {
+      const dev = parseDevice(state, xml, obj.persistentDef);
+      supported(dev, 'persistent detach');
+      next = structuredClone(obj.persistentDef);
+      if (dev.kind === 'interface') next.devices.interfaces!.splice(findInterface(next, dev.def), 1);
+      else next.devices.disks!.splice(findDisk(next, dev.def), 1);
+    }
+    if (live) {
+      const dev = parseDevice(state, xml, obj.def);
+      supported(dev, 'live detach');
+      await detachLive(state, obj, dev);
+    }
+    if (next) {
+      await state.saveConfig(next);
+      if (obj.active) obj.newDef = next;
+      else obj.def = next;
+      if (obj.active) await saveStatus(state, obj);
+    }
+  });
+}
+
+async function detachLive(state: QemuDriverState, obj: QemuDomainObj, dev: Extract<DomainDeviceDef, { kind: 'interface' | 'disk' }>): Promise<void> {
+  const { rt, qmp } = running(obj);
+  const live = obj.def;
+  const target = dev.kind === 'interface' ? live.devices.interfaces![findInterface(live, dev.def)]! : live.devices.disks![findDisk(live, dev.def)]!;
+  const alias = target.alias;
+  if (!alias) throw virtError(ErrorNumber.OPERATION_FAILED, Q, 'device has no alias; it cannot be detached');
+  const deleted = new Promise<boolean>((resolve) => {
+    const t = setTimeout(() => {
+      rt.deviceDeleted.delete(alias);
+      resolve(false);
+    }, REMOVAL_WAIT_MS);
+    rt.deviceDeleted.set(alias, () => {
+      clearTimeout(t);
+      resolve(true);
+    });
+  });
+  try {
+    await qmp.execute('device_del', { id: alias });
+  } catch (err) {
+    rt.deviceDeleted.get(alias)?.();
+    throw err;
+  }
+  if (await deleted) {
+    await removeDeviceBackend(state, obj, alias);
+  } else {
+    // The guest has not let go yet (as libvirt: the request stands and the removal completes
+    // when DEVICE_DELETED arrives).
+    rt.onDeviceDeleted = (a) => void obj.job.run('device removal', () => removeDeviceBackend(state, obj, a)).catch((e: unknown) => state.warn(e, obj));
+  }
+}
+
+/** After DEVICE_DELETED: the backend goes, the host side is undone, the live def forgets it. */
+export async function removeDeviceBackend(state: QemuDriverState, obj: QemuDomainObj, alias: string): Promise<void> {
+  const rt = obj.runtime;
+  if (!rt) return;
+  const live = obj.def;
+  const ni = (live.devices.interfaces ?? []).findIndex((n) => n.alias === alias);
+  if (ni >= 0) {
+    const net = live.devices.interfaces![ni]!;
+    await rt.qmp?.execute('netdev_del', { id: `host${alias}` }).catch((e: unknown) => state.warn(e, obj));
+    const ri = rt.net.findIndex((r) => (r.alias ? r.alias === alias : r.mac === net.mac.address));
+    const record: NetHostRecord | undefined = ri >= 0 ? rt.net.splice(ri, 1)[0] : undefined;
+    if (record) await releaseInterface({ ...state.interfaceContext(), warn: (e) => state.warn(e, obj) }, record);
+    live.devices.interfaces!.splice(ni, 1);
+  }
+  const di = (live.devices.disks ?? []).findIndex((d) => d.alias === alias);
+  if (di >= 0) {
+    const nodes = rt.diskNodes.get(alias);
+    for (const node of nodes ? [nodes.format, nodes.storage] : []) {
+      await rt.qmp?.execute('blockdev-del', { 'node-name': node }).catch((e: unknown) => state.warn(e, obj));
+    }
+    rt.diskNodes.delete(alias);
+    live.devices.disks!.splice(di, 1);
+  }
+  state.emit({ eventId: DomainEventID.DEVICE_REMOVED, dom: obj.ref(), devAlias: alias });
+  await saveStatus(state, obj);
+}
+
+// ---- update ----
+
+export async function updateDevice(state: QemuDriverState, obj: QemuDomainObj, xml: string, flags: number): Promise<void> {
+  checkFlags(flags, LIVE | CONFIG | FORCE, 'qemuDomainUpdateDeviceFlags', Q);
+  await obj.job.run('update device', async () => {
+    const { live, config } = impact(obj, flags & ~FORCE);
+    let next: DomainDef | undefined;
+    if (config) {
+      const dev = parseDevice(state, xml, obj.persistentDef);
+      supported(dev, 'persistent update');
+      next = structuredClone(obj.persistentDef);
+      updateInDef(next, dev);
+    }
+    if (live) {
+      const dev = parseDevice(state, xml, obj.def);
+      supported(dev, 'live update');
+      await updateLive(state, obj, dev);
+    }
+    if (next) {
+      await state.saveConfig(next);
+      if (obj.active) obj.newDef = next;
+      else obj.def = next;
+    }
+    if (obj.active) await saveStatus(state, obj);
+  });
+}
+
+function updateInDef(def: DomainDef, dev: Extract<DomainDeviceDef, { kind: 'interface' | 'disk' }>): void {
+  if (dev.kind === 'interface') {
+    const i = findInterface(def, dev.def);
+    const old = def.devices.interfaces![i]!;
+    def.devices.interfaces![i] = { ...dev.def, alias: old.alias, address: dev.def.address ?? old.address };
+  } else {
+    const i = findDisk(def, dev.def);
+    const old = def.devices.disks![i]!;
+    def.devices.disks![i] = { ...dev.def, alias: old.alias, address: dev.def.address ?? old.address };
+  }
+}
+
+async function updateLive(state: QemuDriverState, obj: QemuDomainObj, dev: Extract<DomainDeviceDef, { kind: 'interface' | 'disk' }>): Promise<void> {
+  const { rt, qmp } = running(obj);
+  const live = obj.def;
+  if (dev.kind === 'disk') {
+    const i = findDisk(live, dev.def);
+    const old = live.devices.disks![i]!;
+    if (old.device !== 'cdrom' && old.device !== 'floppy') {
+      throw virtError(ErrorNumber.OPERATION_UNSUPPORTED, Q, `disk bus '${old.target.bus ?? ''}' cannot be updated.`);
+    }
+    const id = old.alias!;
+    if (!dev.def.source.path) {
+      await qmp.execute('eject', { id, force: true });
+    } else {
+      await qmp.execute('blockdev-change-medium', { id, filename: dev.def.source.path, format: dev.def.source.format ?? 'raw' });
+    }
+    old.source = dev.def.source;
+    return;
+  }
+  const i = findInterface(live, dev.def);
+  const old = live.devices.interfaces![i]!;
+  const want = dev.def;
+  // Only what can change without re-plugging: the link state and the bandwidth.
+  if (want.type !== old.type || (want.model ?? old.model) !== old.model) {
+    throw virtError(ErrorNumber.OPERATION_UNSUPPORTED, Q, 'cannot modify network device configuration');
+  }
+  const oldLink = old.link?.state ?? 'up';
+  const newLink = want.link?.state ?? 'up';
+  if (oldLink !== newLink) {
+    await qmp.execute('set_link', { name: old.alias, up: newLink !== 'down' });
+    old.link = want.link ? { ...want.link } : undefined;
+    if (!old.link) delete old.link;
+  }
+  const bwJson = (x: InterfaceDef['bandwidth']): string => JSON.stringify(x ?? null, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  if (bwJson(old.bandwidth) !== bwJson(want.bandwidth)) {
+    const record = rt.net.find((r) => r.alias === old.alias);
+    const dev2 = record?.created?.name ?? record?.opened;
+    if (!dev2) throw virtError(ErrorNumber.OPERATION_UNSUPPORTED, Q, `cannot change bandwidth of interface type '${old.type}'`);
+    const swapped = record?.type !== 'direct';
+    if (want.bandwidth && (want.bandwidth.inbound || want.bandwidth.outbound)) {
+      await state.bandwidth.setBandwidth(dev2, { inbound: want.bandwidth.inbound ?? null, outbound: want.bandwidth.outbound ?? null }, { swapped });
+      record!.bandwidthOn = dev2;
+    } else {
+      await state.bandwidth.clearBandwidth(dev2);
+      delete record!.bandwidthOn;
+    }
+    old.bandwidth = want.bandwidth;
+    if (!old.bandwidth) delete old.bandwidth;
+  }
+}

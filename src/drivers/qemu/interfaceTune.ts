@@ -1,0 +1,166 @@
+// virDomainSetInterfaceParameters / GetInterfaceParameters (virsh domiftune): an interface's
+// <bandwidth>, live (tc on its tap or macvtap) and in the persistent config. An unprivileged
+// driver refuses live limits as libvirt's session mode does ("Network bandwidth tuning is not
+// available in session mode").
+import type { DomainDef } from '../../conf/domain/index.js';
+import type { InterfaceDef } from '../../conf/domain/interface.js';
+import type { NetDevBandwidth as BandwidthDef, NetDevBandwidthRate } from '../../conf/netdevBandwidth.js';
+import { ErrorDomain, ErrorNumber, virtError } from '../../errors/index.js';
+import { normalizeMac } from '../../host/macAddress.js';
+import { DomainModificationImpact, TypedParameterType } from '../constants.js';
+import type { TypedParam } from '../driver.js';
+import { checkFlags } from '../flags.js';
+import type { QemuDomainObj } from './domainObj.js';
+import type { QemuDriverState } from './driverState.js';
+import { saveStatus } from './runtimeStatus.js';
+
+const Q = ErrorDomain.QEMU;
+const { LIVE, CONFIG } = DomainModificationImpact;
+const TYPED_PARAM_STRING_OKAY = 4;
+
+type Dir = 'inbound' | 'outbound';
+type Key = 'average' | 'peak' | 'burst' | 'floor';
+
+/** virDomainGetInterfaceParameters' fields, in libvirt's order. */
+const FIELDS: [string, Dir, Key][] = [
+  ['inbound.average', 'inbound', 'average'],
+  ['inbound.peak', 'inbound', 'peak'],
+  ['inbound.burst', 'inbound', 'burst'],
+  ['inbound.floor', 'inbound', 'floor'],
+  ['outbound.average', 'outbound', 'average'],
+  ['outbound.peak', 'outbound', 'peak'],
+  ['outbound.burst', 'outbound', 'burst'],
+];
+
+const TYPE_NAMES: Record<number, string> = { 1: 'int', 2: 'uint', 3: 'llong', 4: 'ullong', 5: 'double', 6: 'boolean', 7: 'string' };
+
+/** virDomainNetFind: by MAC when the string is one, else by host interface name. */
+export function findNetByDevice(def: DomainDef, device: string): InterfaceDef {
+  const nets = def.devices.interfaces ?? [];
+  const mac = normalizeMac(device);
+  const found = mac ? nets.find((n) => normalizeMac(n.mac.address) === mac) : nets.find((n) => n.target?.dev === device);
+  if (!found) throw virtError(ErrorNumber.INVALID_ARG, Q, `'${device}' is not a known interface`, { value: device });
+  return found;
+}
+
+function defsFor(obj: QemuDomainObj, flags: number): { live?: DomainDef; config?: DomainDef } {
+  let live = (flags & LIVE) !== 0;
+  let config = (flags & CONFIG) !== 0;
+  if (!live && !config) {
+    if (obj.active) live = true;
+    else config = true;
+  }
+  if (live && !obj.active) throw virtError(ErrorNumber.OPERATION_INVALID, Q, 'domain is not running');
+  if (config && !obj.persistent) throw virtError(ErrorNumber.OPERATION_INVALID, Q, 'transient domains do not have any persistent config');
+  return { live: live ? obj.def : undefined, config: config ? obj.persistentDef : undefined };
+}
+
+/** The actual connection type, which decides whether a bandwidth can be set at all. */
+function actualType(net: InterfaceDef): string {
+  return net.type === 'network' && net.actual ? net.actual.type : net.type;
+}
+
+export async function setInterfaceParameters(
+  state: QemuDriverState,
+  obj: QemuDomainObj,
+  device: string,
+  params: TypedParam[],
+  flags: number,
+): Promise<void> {
+  checkFlags(flags, LIVE | CONFIG, 'qemuDomainSetInterfaceParameters', Q);
+  const known = new Map(FIELDS.map(([f, d, k]) => [f, [d, k] as const]));
+  for (const p of params) {
+    if (!known.has(p.field)) {
+      throw virtError(ErrorNumber.INVALID_ARG, ErrorDomain.NONE, `parameter '${p.field}' not supported`, { value: p.field });
+    }
+    if (p.type !== TypedParameterType.UINT) {
+      throw virtError(
+        ErrorNumber.INVALID_ARG,
+        ErrorDomain.NONE,
+        `invalid type '${TYPE_NAMES[p.type] ?? p.type}' for parameter '${p.field}', expected 'uint'`,
+        { value: p.field },
+      );
+    }
+  }
+  await obj.job.run('set interface parameters', async () => {
+    const { live, config } = defsFor(obj, flags);
+    const liveNet = live ? findNetByDevice(live, device) : undefined;
+    const configNet = config ? findNetByDevice(config, device) : undefined;
+    if (liveNet) {
+      const t = actualType(liveNet);
+      if (!['ethernet', 'bridge', 'network', 'direct'].includes(t)) {
+        throw virtError(ErrorNumber.CONFIG_UNSUPPORTED, Q, `bandwidth settings are not supported for ${t} interface type`);
+      }
+    }
+    const merged = (cur: BandwidthDef | undefined): BandwidthDef | undefined => mergeBandwidth(cur, params);
+    if (liveNet) {
+      const next = merged(liveNet.bandwidth);
+      const rt = obj.runtime!;
+      const record = rt.net.find((r) => (r.alias ? r.alias === liveNet.alias : r.mac === liveNet.mac.address));
+      const dev = record?.created?.name ?? record?.opened ?? liveNet.target?.dev;
+      const swapped = actualType(liveNet) !== 'direct' && !(record?.opened && /^macvtap/.test(record.opened));
+      if (next && (next.inbound || next.outbound)) {
+        await state.bandwidth.setBandwidth(dev, { inbound: next.inbound ?? null, outbound: next.outbound ?? null }, { swapped });
+        if (record && dev) record.bandwidthOn = dev;
+      } else {
+        await state.bandwidth.clearBandwidth(dev);
+        if (record) delete record.bandwidthOn;
+      }
+      if (next) liveNet.bandwidth = next;
+      else delete liveNet.bandwidth;
+    }
+    if (configNet && config) {
+      const next = merged(configNet.bandwidth);
+      const copy = structuredClone(config);
+      const target = findNetByDevice(copy, device);
+      if (next) target.bandwidth = next;
+      else delete target.bandwidth;
+      await state.saveConfig(copy);
+      if (obj.active) obj.newDef = copy;
+      else obj.def = copy;
+    }
+    if (obj.active) await saveStatus(state, obj);
+  });
+}
+
+/**
+ * libvirt's merge: a direction given with an average (or inbound floor) replaces the old one,
+ * a direction given with average 0 is cleared, a direction not given stays.
+ */
+function mergeBandwidth(cur: BandwidthDef | undefined, params: TypedParam[]): BandwidthDef | undefined {
+  const get = (f: string): bigint | undefined => {
+    const p = params.find((x) => x.field === f);
+    return p === undefined ? undefined : BigInt(p.value as number);
+  };
+  const given = (dir: Dir): NetDevBandwidthRate => {
+    const r: NetDevBandwidthRate = {};
+    for (const k of ['average', 'peak', 'burst', 'floor'] as const) {
+      const v = get(`${dir}.${k}`);
+      if (v) r[k] = v;
+    }
+    return r;
+  };
+  const inb = given('inbound');
+  const outb = given('outbound');
+  const inSpecified = get('inbound.average') !== undefined || get('inbound.floor') !== undefined;
+  const outSpecified = get('outbound.average') !== undefined;
+  const next: BandwidthDef = { ...(cur ?? {}) };
+  if (inb.average || inb.floor) next.inbound = inb;
+  else if (inSpecified) delete next.inbound;
+  if (outb.average) next.outbound = outb;
+  else if (outSpecified) delete next.outbound;
+  return next.inbound || next.outbound ? next : undefined;
+}
+
+export async function getInterfaceParameters(
+  _state: QemuDriverState,
+  obj: QemuDomainObj,
+  device: string,
+  flags: number,
+): Promise<TypedParam[]> {
+  checkFlags(flags, LIVE | CONFIG | TYPED_PARAM_STRING_OKAY, 'qemuDomainGetInterfaceParameters', Q);
+  const { live, config } = defsFor(obj, flags & (LIVE | CONFIG));
+  const net = findNetByDevice((live ?? config)!, device);
+  const bw = net.bandwidth;
+  return FIELDS.map(([field, dir, key]) => ({ field, type: TypedParameterType.UINT, value: Number(bw?.[dir]?.[key] ?? 0) }));
+}

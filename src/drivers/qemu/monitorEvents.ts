@@ -1,0 +1,295 @@
+// What QEMU tells the driver, turned into domain state and libvirt events (libvirt's
+// qemuProcessHandle* callbacks): SHUTDOWN, STOP, RESUME, RESET, GUEST_PANICKED, DEVICE_DELETED,
+// RTC_CHANGE, WATCHDOG, BALLOON_CHANGE, SUSPEND/WAKEUP, block I/O errors, tray moves; and
+// QEMU's exit, seen at once (our child's exit, or the monitor's hangup plus a pidfd).
+import {
+  DomainCrashedReason,
+  DomainEventCrashedDetailType,
+  DomainEventID,
+  DomainEventPMSuspendedDetailType,
+  DomainEventResumedDetailType,
+  DomainEventShutdownDetailType,
+  DomainEventStartedDetailType,
+  DomainEventStoppedDetailType,
+  DomainEventSuspendedDetailType,
+  DomainEventType,
+  DomainPausedReason,
+  DomainPMSuspendedReason,
+  DomainRunningReason,
+  DomainShutdownReason,
+  DomainShutoffReason,
+  DomainState,
+} from '../constants.js';
+import type { DomainRuntime, QemuDomainObj } from './domainObj.js';
+import type { QemuDriverState } from './driverState.js';
+import { stopDomain } from './processStop.js';
+import type { QmpEvent } from './qmp.js';
+import { saveStatus } from './runtimeStatus.js';
+
+/** qemuDomainPausedReasonToSuspendedEvent */
+export function suspendedDetail(reason: number): number {
+  switch (reason) {
+    case DomainPausedReason.MIGRATION:
+      return DomainEventSuspendedDetailType.MIGRATED;
+    case DomainPausedReason.IOERROR:
+      return DomainEventSuspendedDetailType.IOERROR;
+    case DomainPausedReason.WATCHDOG:
+      return DomainEventSuspendedDetailType.WATCHDOG;
+    case DomainPausedReason.FROM_SNAPSHOT:
+      return DomainEventSuspendedDetailType.FROM_SNAPSHOT;
+    case DomainPausedReason.POSTCOPY:
+      return DomainEventSuspendedDetailType.POSTCOPY;
+    case DomainPausedReason.POSTCOPY_FAILED:
+      return DomainEventSuspendedDetailType.POSTCOPY_FAILED;
+    default:
+      return DomainEventSuspendedDetailType.PAUSED;
+  }
+}
+
+/** qemuDomainRunningReasonToResumeEvent */
+export function resumedDetail(reason: number): number {
+  switch (reason) {
+    case DomainRunningReason.RESTORED:
+    case DomainRunningReason.FROM_SNAPSHOT:
+      return DomainEventResumedDetailType.FROM_SNAPSHOT;
+    case DomainRunningReason.MIGRATED:
+      return DomainEventResumedDetailType.MIGRATED;
+    case DomainRunningReason.POSTCOPY:
+      return DomainEventResumedDetailType.POSTCOPY;
+    default:
+      return DomainEventResumedDetailType.UNPAUSED;
+  }
+}
+
+/** Hooks the runtime's monitor and process to the driver. Called once per runtime. */
+export function watchRuntime(state: QemuDriverState, obj: QemuDomainObj, rt: DomainRuntime): void {
+  const qmp = rt.qmp;
+  if (qmp) {
+    qmp.on('event', (ev) => {
+      if (obj.runtime !== rt || rt.detaching) return;
+      try {
+        handleEvent(state, obj, rt, ev);
+      } catch (err) {
+        state.warn(err, obj, `QMP event ${ev.event}`);
+      }
+    });
+    qmp.on('close', () => {
+      if (rt.detaching) return;
+      if (rt.qmp === qmp) rt.qmp = undefined;
+      // Not our child: only the hangup tells us, and the pidfd confirms the exit.
+      rt.proc.noticeHangup();
+    });
+  }
+  void rt.proc.exited.then(() => onExit(state, obj, rt));
+}
+
+/** QEMU is gone: tear down with the reason its end implies, unless someone else is doing it. */
+function onExit(state: QemuDriverState, obj: QemuDomainObj, rt: DomainRuntime): void {
+  if (rt.detaching || rt.beingDestroyed || obj.runtime !== rt) return;
+  void obj.job
+    .run('process exit', async () => {
+      if (obj.runtime !== rt || rt.beingDestroyed) return;
+      // The monitor may still hold the last events (SHUTDOWN comes just before the exit).
+      await monitorDrained(rt);
+      if (obj.runtime !== rt) return;
+      let reason: number = DomainShutoffReason.SHUTDOWN;
+      let detail: number = DomainEventStoppedDetailType.SHUTDOWN;
+      if (rt.crashed) {
+        reason = DomainShutoffReason.CRASHED;
+        detail = DomainEventStoppedDetailType.CRASHED;
+      } else if (!rt.gotShutdown) {
+        // qemuProcessHandleMonitorEOF: an exit nobody asked for is a crash.
+        reason = DomainShutoffReason.CRASHED;
+        detail = DomainEventStoppedDetailType.FAILED;
+      }
+      await stopDomain(state, obj, reason, { eventDetail: detail });
+    }, 0)
+    .catch((err: unknown) => state.warn(err, obj, 'cleanup after QEMU exit'));
+}
+
+/** Resolves once the monitor socket has been read to its end (or at once without one). */
+export function monitorDrained(rt: DomainRuntime, timeoutMs = 2000): Promise<void> {
+  const qmp = rt.qmp;
+  if (!qmp || qmp.closed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, timeoutMs);
+    qmp.once('close', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}
+
+function handleEvent(state: QemuDriverState, obj: QemuDomainObj, rt: DomainRuntime, ev: QmpEvent): void {
+  const d = ev.data;
+  switch (ev.event) {
+    case 'SHUTDOWN':
+      return onShutdown(state, obj, rt, d.guest === true ? true : d.guest === false ? false : undefined, String(d.reason ?? ''));
+    case 'STOP':
+      if (obj.state === DomainState.RUNNING && !rt.fakeReboot) {
+        const reason = rt.pausedReason ?? DomainPausedReason.UNKNOWN;
+        rt.pausedReason = undefined;
+        obj.setState(DomainState.PAUSED, reason);
+        state.lifecycle(obj, DomainEventType.SUSPENDED, suspendedDetail(reason));
+        void saveStatus(state, obj);
+      }
+      return;
+    case 'RESUME':
+      if (obj.state !== DomainState.RUNNING) {
+        const reason = rt.runningReason ?? DomainRunningReason.UNPAUSED;
+        rt.runningReason = undefined;
+        obj.setState(DomainState.RUNNING, reason);
+        state.lifecycle(obj, DomainEventType.RESUMED, resumedDetail(reason));
+        void saveStatus(state, obj);
+      }
+      return;
+    case 'RESET':
+      // A reset while starting up is libvirt's own; every other one is a guest reboot.
+      if (obj.state === DomainState.PAUSED && obj.reason === DomainPausedReason.STARTING_UP) return;
+      state.emit({ eventId: DomainEventID.REBOOT, dom: obj.ref() });
+      return;
+    case 'GUEST_PANICKED':
+      return onPanic(state, obj, rt);
+    case 'DEVICE_DELETED': {
+      const alias = typeof d.device === 'string' ? d.device : undefined;
+      if (!alias) return;
+      const waiter = rt.deviceDeleted.get(alias);
+      if (waiter) {
+        rt.deviceDeleted.delete(alias);
+        waiter();
+      } else {
+        rt.onDeviceDeleted?.(alias);
+      }
+      return;
+    }
+    case 'RTC_CHANGE':
+      state.emit({ eventId: DomainEventID.RTC_CHANGE, dom: obj.ref(), offset: BigInt(Math.trunc(Number(d.offset ?? 0))) });
+      return;
+    case 'WATCHDOG': {
+      const actions: Record<string, number> = { none: 0, pause: 1, reset: 2, poweroff: 3, shutdown: 4, debug: 5, 'inject-nmi': 6 };
+      const action = actions[String(d.action)] ?? 0;
+      state.emit({ eventId: DomainEventID.WATCHDOG, dom: obj.ref(), action });
+      if (action === 1 && obj.state === DomainState.RUNNING) {
+        rt.pausedReason = DomainPausedReason.WATCHDOG;
+      }
+      return;
+    }
+    case 'BALLOON_CHANGE':
+      // QEMU reports bytes; libvirt's event carries KiB.
+      state.emit({ eventId: DomainEventID.BALLOON_CHANGE, dom: obj.ref(), actual: BigInt(Math.trunc(Number(d.actual ?? 0) / 1024)) });
+      return;
+    case 'SUSPEND':
+      obj.setState(DomainState.PMSUSPENDED, DomainPMSuspendedReason.UNKNOWN);
+      state.emit({ eventId: DomainEventID.PMSUSPEND, dom: obj.ref(), reason: 0 });
+      state.lifecycle(obj, DomainEventType.PMSUSPENDED, DomainEventPMSuspendedDetailType.MEMORY);
+      void saveStatus(state, obj);
+      return;
+    case 'WAKEUP':
+      state.emit({ eventId: DomainEventID.PMWAKEUP, dom: obj.ref(), reason: 0 });
+      if (obj.state === DomainState.PMSUSPENDED) {
+        obj.setState(DomainState.RUNNING, DomainRunningReason.WAKEUP);
+        state.lifecycle(obj, DomainEventType.STARTED, DomainEventStartedDetailType.WAKEUP);
+        void saveStatus(state, obj);
+      }
+      return;
+    case 'BLOCK_IO_ERROR': {
+      const devAlias = String(d.device || d['node-name'] || '');
+      const actions: Record<string, number> = { ignore: 0, stop: 1, report: 2 };
+      const action = actions[String(d.action)] ?? 0;
+      const srcPath = diskSourceOf(obj, devAlias);
+      const reason = String(d.reason ?? '');
+      if (action === 1) rt.pausedReason = DomainPausedReason.IOERROR;
+      state.emit({ eventId: DomainEventID.IO_ERROR, dom: obj.ref(), srcPath, devAlias, action });
+      state.emit({ eventId: DomainEventID.IO_ERROR_REASON, dom: obj.ref(), srcPath, devAlias, action, reason });
+      return;
+    }
+    case 'DEVICE_TRAY_MOVED': {
+      const devAlias = String(d.id || d.device || '');
+      state.emit({ eventId: DomainEventID.TRAY_CHANGE, dom: obj.ref(), devAlias, reason: d['tray-open'] === true ? 0 : 1 });
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+function diskSourceOf(obj: QemuDomainObj, alias: string): string {
+  const stripped = alias.replace(/^drive-/, '');
+  const disk = (obj.def.devices.disks ?? []).find((x) => x.alias === stripped);
+  const src = disk?.source as { file?: string; dev?: string } | undefined;
+  return src?.file ?? src?.dev ?? '';
+}
+
+/** qemuProcessHandleShutdown */
+function onShutdown(state: QemuDriverState, obj: QemuDomainObj, rt: DomainRuntime, guest: boolean | undefined, reason: string): void {
+  if (obj.state === DomainState.SHUTDOWN || !obj.active) return;
+  // A panic's shutdown is the on_crash handler's business.
+  if (reason === 'guest-panic' || rt.crashed) return;
+  rt.gotShutdown = true;
+  const restart = rt.fakeReboot || obj.def.onPoweroff === 'restart';
+  if (!restart) {
+    obj.setState(DomainState.SHUTDOWN, DomainShutdownReason.UNKNOWN);
+    const detail =
+      guest === true
+        ? DomainEventShutdownDetailType.GUEST
+        : guest === false
+          ? DomainEventShutdownDetailType.HOST
+          : DomainEventShutdownDetailType.FINISHED;
+    state.lifecycle(obj, DomainEventType.SHUTDOWN, detail);
+    void saveStatus(state, obj);
+    // -no-shutdown keeps QEMU alive after the guest powered off: end it now.
+    rt.proc.signal('SIGTERM');
+    return;
+  }
+  rt.fakeReboot = true;
+  void fakeReboot(state, obj, rt);
+}
+
+/**
+ * A reboot QEMU cannot do by itself (ACPI reboot, on_poweroff='restart', on_crash='restart'):
+ * after the guest powered off, reset the machine and run the CPUs again.
+ */
+async function fakeReboot(state: QemuDriverState, obj: QemuDomainObj, rt: DomainRuntime): Promise<void> {
+  try {
+    await obj.job.run('reboot', async () => {
+      if (obj.runtime !== rt || !rt.qmp) throw new Error('guest unexpectedly quit');
+      await rt.qmp.execute('system_reset');
+      rt.runningReason = obj.state === DomainState.CRASHED ? DomainRunningReason.CRASHED : DomainRunningReason.BOOTED;
+      const wasRunning = obj.state === DomainState.RUNNING;
+      await rt.qmp.execute('cont');
+      if (obj.state !== DomainState.RUNNING) {
+        obj.setState(DomainState.RUNNING, rt.runningReason);
+        state.lifecycle(obj, DomainEventType.RESUMED, DomainEventResumedDetailType.UNPAUSED);
+      } else if (wasRunning) {
+        obj.setState(DomainState.RUNNING, rt.runningReason);
+      }
+      rt.runningReason = undefined;
+      rt.gotShutdown = false;
+      rt.crashed = false;
+      await saveStatus(state, obj);
+    });
+  } catch (err) {
+    state.warn(err, obj, 'reboot failed, killing the domain');
+    rt.proc.signal('SIGKILL');
+  } finally {
+    rt.fakeReboot = false;
+  }
+}
+
+/** processGuestPanicEvent: crashed state, then the on_crash action. */
+function onPanic(state: QemuDriverState, obj: QemuDomainObj, rt: DomainRuntime): void {
+  if (rt.crashed || !obj.active) return;
+  rt.crashed = true;
+  obj.setState(DomainState.CRASHED, DomainCrashedReason.PANICKED);
+  state.lifecycle(obj, DomainEventType.CRASHED, DomainEventCrashedDetailType.PANICKED);
+  void saveStatus(state, obj);
+  const action = obj.def.onCrash;
+  if (action === 'preserve') return;
+  if (action === 'restart' || action === 'rename-restart' || action === 'coredump-restart') {
+    rt.fakeReboot = true;
+    void fakeReboot(state, obj, rt);
+    return;
+  }
+  // destroy and coredump-destroy (no dump support): the exit handler stops it as crashed.
+  rt.proc.signal('SIGKILL');
+}

@@ -1,0 +1,291 @@
+// Starting a domain (libvirt's qemuProcessStart, without its slow parts): the host side of each
+// interface, the command line, QEMU spawned as our child (not daemonized) with its own log, the
+// monitor connected as soon as its socket exists, the few things done while paused, `cont`.
+// A failure at any step reports QEMU's own error line when QEMU was the one to fail, and undoes
+// every host change made so far.
+import { mkdirSync, rmSync, watch } from 'node:fs';
+import { access, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { DomainDef } from '../../conf/domain/index.js';
+import { ErrorDomain, ErrorNumber, VirtError, fromSystemError, virtError } from '../../errors/index.js';
+import { closeTapFds } from '../../host/tap.js';
+import {
+  DomainEventStartedDetailType,
+  DomainEventSuspendedDetailType,
+  DomainEventType,
+  DomainPausedReason,
+  DomainRunningReason,
+  DomainShutoffReason,
+  DomainState,
+} from '../constants.js';
+import { buildQemuCommandLine, validateDomainForStart, type CommandLineContext } from './commandLine.js';
+import { assignDomainAddresses } from './deviceAddresses.js';
+import { assignDeviceAliases } from './deviceAliases.js';
+import { chardevSocketPath } from './devices/chardev.js';
+import { diskBlockdevProps, diskHasSource } from './devices/disk.js';
+import { QemuConsole } from './console.js';
+import type { DomainRuntime, QemuDomainObj } from './domainObj.js';
+import type { QemuDriverState } from './driverState.js';
+import { activateInterface, prepareInterface, releaseInterface, type PreparedInterface } from './interfaceHost.js';
+import { watchRuntime } from './monitorEvents.js';
+import { QemuProcess, qemuStartError } from './qemuProcess.js';
+import { QmpClient } from './qmp.js';
+import { saveStatus } from './runtimeStatus.js';
+
+export interface StartOptions {
+  /** VIR_DOMAIN_START_PAUSED: leave the CPUs stopped. */
+  paused?: boolean;
+}
+
+/** The per-run directory of a domain: sockets (monitor, consoles). */
+export function domainRunDir(state: QemuDriverState, id: number, name: string): string {
+  // libvirt's domain-<id>-<name>, name cut short so socket paths stay within sun_path.
+  return join(state.paths.status, `domain-${id}-${name.slice(0, 20).replace(/[/\s]/g, '_')}`);
+}
+
+/** Sockets of chardevs served on unix sockets: the domain's consoles, by alias. */
+export function consoleSockets(def: DomainDef, ctx: CommandLineContext): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const list of [def.devices.serials, def.devices.consoles, def.devices.channels]) {
+    for (const chr of list ?? []) {
+      if (!chr.alias || out.has(chr.alias)) continue;
+      if (chr.source.type === 'pty') out.set(chr.alias, chardevSocketPath(ctx, `char${chr.alias}`));
+      else if (chr.source.type === 'unix' && chr.source.mode !== 'connect' && chr.source.path) out.set(chr.alias, chr.source.path);
+    }
+  }
+  return out;
+}
+
+/**
+ * Starts a defined domain (the caller holds its job and has checked it is not running). On
+ * success the domain runs (or is paused) and STARTED went out; on failure nothing is left on
+ * the host and the domain is shut off with reason 'failed'.
+ */
+export async function startDomain(state: QemuDriverState, obj: QemuDomainObj, opts: StartOptions = {}): Promise<void> {
+  const persistentDef = obj.def;
+  const live: DomainDef = structuredClone(persistentDef);
+  const caps = await state.capsFor(live);
+  const id = state.allocateId();
+  live.id = id;
+  const dir = domainRunDir(state, id, live.name);
+  const monitorPath = join(dir, 'monitor.sock');
+  const logFile = state.logPath(live.name);
+  const ictx = state.interfaceContext();
+  const prepared: PreparedInterface[] = [];
+  let proc: QemuProcess | undefined;
+  let qmp: QmpClient | undefined;
+  let rt: DomainRuntime | undefined;
+
+  obj.def = live;
+  obj.newDef = obj.persistent ? persistentDef : null;
+  obj.id = id;
+  obj.setState(DomainState.PAUSED, DomainPausedReason.STARTING_UP);
+  try {
+    if (monitorPath.length > 107) {
+      throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.QEMU, `UNIX socket path '${monitorPath}' too long`, { value: monitorPath });
+    }
+    const binary = live.devices.emulator ?? caps.binary;
+    await access(binary).catch((err: unknown) => {
+      throw fromSystemError(err, ErrorDomain.QEMU, `Cannot check QEMU binary ${binary}`, { value: binary });
+    });
+    // Checks, addresses and aliases first: nothing on the host changes for a domain QEMU cannot run.
+    validateDomainForStart(live, caps);
+    assignDomainAddresses(live);
+    assignDeviceAliases(live);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+
+    // Host side of each interface, in order; QEMU sees their descriptors from 3 on.
+    const netFds = new Map<string, number[]>();
+    const spawnFds = new Map<number, number>();
+    let nextFd = 3;
+    for (const net of live.devices.interfaces ?? []) {
+      const p = await prepareInterface(ictx, net);
+      prepared.push(p);
+      if (p.tapfds.length > 0 && net.alias) {
+        const numbers = p.tapfds.map((fd) => {
+          const n = nextFd++;
+          spawnFds.set(n, fd);
+          return n;
+        });
+        netFds.set(net.alias, numbers);
+      }
+    }
+
+    const ctx: CommandLineContext = {
+      caps,
+      vmName: live.name,
+      qmpSocket: monitorPath,
+      chardevSocketDir: dir,
+      libDir: state.paths.lib,
+      logDir: state.paths.log,
+      netFds,
+      ptyAsSocket: true,
+    };
+    const cmd = buildQemuCommandLine(live, ctx);
+    // The block nodes the command line gave each disk (libvirt-N-…, the last disk N = 1).
+    const disks = live.devices.disks ?? [];
+    const diskNodes = new Map<string, { storage: string; format: string }>();
+    disks.forEach((d, i) => {
+      if (d.alias && diskHasSource(d)) diskNodes.set(d.alias, diskBlockdevProps(d, disks.length - i).names);
+    });
+
+    const socketAppears = waitForFile(monitorPath);
+    try {
+      proc = await QemuProcess.spawn({ binary: cmd.binary, args: cmd.args, logFile, fds: spawnFds, cwd: dir });
+    } finally {
+      // QEMU has its copies now (or never will): ours would keep a failed start's taps alive.
+      for (const p of prepared) closeTapFds({ fds: p.tapfds });
+    }
+    const exited = new AbortController();
+    void proc.exited.then(() => exited.abort());
+
+    rt = {
+      proc,
+      qmp: undefined,
+      monitorPath,
+      dir,
+      logFile,
+      net: prepared.map((p) => p.record),
+      consoles: new Map([...consoleSockets(live, ctx)].map(([alias, path]) => [alias, new QemuConsole(path)])),
+      gotShutdown: false,
+      beingDestroyed: false,
+      fakeReboot: false,
+      crashed: false,
+      pausedReason: undefined,
+      runningReason: undefined,
+      detaching: false,
+      stopping: undefined,
+      statusWrites: Promise.resolve(),
+      deviceDeleted: new Map(),
+      diskNodes,
+      nextNodeIndex: disks.length + 1,
+    };
+    obj.runtime = rt;
+    // The status file is written while QEMU starts up (it names the pid): a driver that dies
+    // from here on finds and cleans up after this QEMU.
+    const firstStatus = saveStatus(state, obj);
+
+    try {
+      await Promise.race([socketAppears.done, once(exited.signal)]);
+      qmp = await QmpClient.connect(monitorPath, { vmName: live.name, signal: exited.signal, timeoutMs: 30_000 });
+    } catch (err) {
+      // A QEMU that fails to start may still be on its way out when the connect gives up.
+      if (await proc.waitExit(1000)) throw qemuStartError(live.name, await proc.readLog(), false);
+      throw err;
+    } finally {
+      socketAppears.cancel();
+    }
+    rt.qmp = qmp;
+    watchRuntime(state, obj, rt);
+
+    // While paused: what must happen before the guest runs.
+    for (const r of rt.net) await activateInterface(ictx, r);
+    for (const net of live.devices.interfaces ?? []) {
+      if (net.link?.state === 'down' && net.alias) await qmp.execute('set_link', { name: net.alias, up: false });
+    }
+
+    if (opts.paused) {
+      obj.setState(DomainState.PAUSED, DomainPausedReason.USER);
+    } else {
+      rt.runningReason = DomainRunningReason.BOOTED;
+      await qmp.execute('cont');
+      // RESUME normally came before the reply and did this (with the RESUMED event).
+      if (obj.state !== DomainState.RUNNING) {
+        obj.setState(DomainState.RUNNING, DomainRunningReason.BOOTED);
+        state.lifecycle(obj, DomainEventType.RESUMED, 0);
+      }
+      rt.runningReason = undefined;
+    }
+    await firstStatus;
+    // Not waited for: a driver that dies before it lands finds the QEMU through the first
+    // status file and asks QEMU for its state.
+    void saveStatus(state, obj);
+  } catch (err) {
+    // QEMU died under a monitor command: its own words explain why.
+    const died = proc !== undefined && qmp !== undefined && (qmp.closed || !proc.running) && (await proc.waitExit(1000));
+    await undoStart(state, obj, { persistentDef, prepared, proc, qmp, rt, dir });
+    if (died) throw qemuStartError(live.name, await proc!.readLog(), true);
+    if (err instanceof VirtError) throw err;
+    throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.QEMU, `failed to start domain '${live.name}': ${String(err)}`, undefined, { cause: err });
+  }
+  state.lifecycle(obj, DomainEventType.STARTED, DomainEventStartedDetailType.BOOTED);
+  if (opts.paused) state.lifecycle(obj, DomainEventType.SUSPENDED, DomainEventSuspendedDetailType.PAUSED);
+}
+
+async function undoStart(
+  state: QemuDriverState,
+  obj: QemuDomainObj,
+  s: {
+    persistentDef: DomainDef;
+    prepared: PreparedInterface[];
+    proc: QemuProcess | undefined;
+    qmp: QmpClient | undefined;
+    rt: DomainRuntime | undefined;
+    dir: string;
+  },
+): Promise<void> {
+  if (s.rt) {
+    s.rt.stopping = Promise.resolve();
+    s.rt.detaching = true;
+    for (const c of s.rt.consoles.values()) c.close();
+  }
+  s.qmp?.close();
+  if (s.proc?.running) await s.proc.kill({ graceMs: 1000 }).catch((e: unknown) => state.warn(e, obj));
+  for (const p of s.prepared) closeTapFds({ fds: p.tapfds });
+  const ictx = state.interfaceContext();
+  for (const p of [...s.prepared].reverse()) await releaseInterface({ ...ictx, warn: (e) => state.warn(e, obj) }, p.record);
+  if (s.rt) await s.rt.statusWrites;
+  await rm(state.statusPath(obj.name), { force: true }).catch(() => undefined);
+  await rm(s.dir, { recursive: true, force: true }).catch(() => undefined);
+  if (s.proc) await s.proc.logLine('shutting down, reason=failed');
+  obj.runtime = undefined;
+  obj.def = s.persistentDef;
+  obj.newDef = null;
+  obj.id = -1;
+  obj.setState(DomainState.SHUTOFF, DomainShutoffReason.FAILED);
+}
+
+function once(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
+/**
+ * Resolves when `path` exists: an inotify watch on its directory, so the monitor is connected
+ * the moment QEMU creates its socket rather than at the next retry tick.
+ */
+export function waitForFile(path: string, timeoutMs = 30_000): { done: Promise<void>; cancel(): void } {
+  let cancel = (): void => undefined;
+  const done = new Promise<void>((resolve) => {
+    const name = basename(path);
+    let finished = false;
+    const finish = (): void => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      try {
+        w?.close();
+      } catch {
+        // closed already
+      }
+      resolve();
+    };
+    let w: ReturnType<typeof watch> | undefined;
+    try {
+      w = watch(dirname(path), (_ev, file) => {
+        if (file === name) finish();
+      });
+      w.on('error', finish);
+    } catch {
+      // no inotify: the connect loop polls instead
+    }
+    const timer = setTimeout(finish, timeoutMs);
+    cancel = finish;
+    // It may exist already (QEMU was quicker than the watch).
+    void access(path).then(finish, () => undefined);
+  });
+  return { done, cancel: () => cancel() };
+}

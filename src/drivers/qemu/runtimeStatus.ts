@@ -1,0 +1,37 @@
+// Writing a running domain's status file from its in-memory state (see statusFile.ts).
+import type { QemuDomainObj } from './domainObj.js';
+import type { QemuDriverState } from './driverState.js';
+import { writeDomainStatus } from './statusFile.js';
+
+/**
+ * Saves the status file of a running domain. Writes of one domain are chained, so a slow
+ * earlier write never lands after a later one.
+ */
+export function saveStatus(state: QemuDriverState, obj: QemuDomainObj): Promise<void> {
+  const rt = obj.runtime;
+  if (!rt) return Promise.resolve();
+  const snapshot = {
+    state: obj.state,
+    reason: obj.reason,
+    pid: rt.proc.pid,
+    startTime: rt.proc.startTime,
+    monitorPath: rt.monitorPath,
+    dir: rt.dir,
+    logFile: rt.logFile,
+    logStart: rt.proc.logStart,
+    consoles: [...rt.consoles].map(([alias, c]) => [alias, c.socketPath] as [string, string]),
+    diskNodes: [...rt.diskNodes].map(([alias, n]) => [alias, { ...n }] as [string, { storage: string; format: string }]),
+    nextNodeIndex: rt.nextNodeIndex,
+    gotShutdown: rt.gotShutdown,
+    net: rt.net.map((r) => ({ ...r })),
+    def: obj.def,
+  };
+  const path = state.statusPath(obj.name);
+  const write = async (): Promise<void> => {
+    if (obj.runtime !== rt || rt.stopping) return;
+    await writeDomainStatus(path, snapshot, state.defaults);
+  };
+  const p = rt.statusWrites.then(write, write);
+  rt.statusWrites = p.catch((err: unknown) => state.warn(err, obj, `Unable to save status of domain '${obj.name}'`));
+  return p;
+}
