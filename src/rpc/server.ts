@@ -49,7 +49,12 @@ export interface TlsListenOptions extends ListenOptions {
   verifyClient?: boolean;
   /** Allowed client certificate subjects, '*' and '?' as wildcards (tls_allowed_dn_list). */
   allowedDNs?: string[];
+  /** A certificate revocation list (PEM) to check client certificates against (crl_file). */
+  crl?: string;
 }
+
+/** The limits SIGHUP may change: they apply to connections accepted afterwards. */
+export type ServerLimits = Pick<ServerOptions, 'maxClients' | 'maxClientRequests' | 'keepaliveInterval' | 'keepaliveCount'>;
 
 interface Listener {
   server: net.Server;
@@ -69,6 +74,11 @@ export class Server {
 
   get clients(): ReadonlySet<ServerConnection> {
     return this.conns;
+  }
+
+  /** New limits for the connections accepted from now on (tsvirtd's SIGHUP). */
+  setLimits(limits: ServerLimits): void {
+    for (const [k, v] of Object.entries(limits)) if (v !== undefined) (this.opts as unknown as Record<string, unknown>)[k] = v;
   }
 
   /**
@@ -143,13 +153,16 @@ export class Server {
     this.listeners.push({ server, unixPath: path });
   }
 
-  /** Listens on TCP (auth none: keep it on loopback). Returns the bound address (port 0 picks one). */
-  async listenTcp(host: string, port: number, opts: ListenOptions = {}): Promise<net.AddressInfo> {
+  /**
+   * Listens on TCP (auth none: keep it on loopback). Returns the bound address (port 0 picks
+   * one); host undefined means every address.
+   */
+  async listenTcp(host: string | undefined, port: number, opts: ListenOptions = {}): Promise<net.AddressInfo> {
     const server = net.createServer((sock) => {
       sock.setNoDelay(true);
       this.accept(sock, { readonly: opts.readonly, auth: opts.auth, identity: tcpIdentity(sock, 'tcp') });
     });
-    await listen(server, { host, port }, `${host}:${port}`);
+    await listen(server, { host, port }, `${host ?? '*'}:${port}`);
     this.listeners.push({ server, unixPath: null });
     return server.address() as net.AddressInfo;
   }
@@ -159,7 +172,7 @@ export class Server {
    * is sent inside TLS to say it passed (libvirt's clients wait for it); a refused client is
    * disconnected.
    */
-  async listenTls(host: string, port: number, opts: TlsListenOptions): Promise<net.AddressInfo> {
+  async listenTls(host: string | undefined, port: number, opts: TlsListenOptions): Promise<net.AddressInfo> {
     const read = (p: string, what: string) => {
       try {
         return readFileSync(p);
@@ -175,6 +188,7 @@ export class Server {
         key: read(opts.files.key, 'server key'),
         requestCert: verify,
         rejectUnauthorized: verify,
+        ...(opts.crl ? { crl: read(opts.crl, 'certificate revocation list') } : {}),
       },
       (sock) => {
         sock.setNoDelay(true);
@@ -192,7 +206,7 @@ export class Server {
       },
     );
     server.on('tlsClientError', (err) => this.log.info(`TLS handshake failed: ${err.message}`));
-    await listen(server, { host, port }, `${host}:${port}`);
+    await listen(server, { host, port }, `${host ?? '*'}:${port}`);
     this.listeners.push({ server, unixPath: null });
     return server.address() as net.AddressInfo;
   }
