@@ -122,6 +122,10 @@ function logSettings(c: DaemonConfig, opts: TsvirtdOptions, paths: DaemonPaths):
   return { level, filters: c.logFilters, outputs };
 }
 
+function hostPort(a: AddressInfo): string {
+  return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+}
+
 function describeIdentity(i: ClientIdentity): string {
   if (i.transport === 'unix') return `uid=${i.uid} gid=${i.gid} pid=${i.pid}`;
   return i.x509dname ? `${i.address} x509 '${i.x509dname}'` : i.address;
@@ -198,7 +202,7 @@ export class Tsvirtd {
     }
     log.category('daemon').info(
       `tsvirtd ${mode}${paths.root ? ` (root ${paths.root})` : ''} listening on ${d.sockets.rw}${d.sockets.ro ? `, ${d.sockets.ro}` : ''}` +
-        `${d.sockets.tcp ? `, tcp ${d.sockets.tcp.address}:${d.sockets.tcp.port}` : ''}${d.sockets.tls ? `, tls ${d.sockets.tls.address}:${d.sockets.tls.port}` : ''}`,
+        `${d.sockets.tcp ? `, tcp ${hostPort(d.sockets.tcp)}` : ''}${d.sockets.tls ? `, tls ${hostPort(d.sockets.tls)}` : ''}`,
     );
     d.qemuReady = d.drivers.startQemu();
     return d;
@@ -212,6 +216,8 @@ export class Tsvirtd {
     } catch (err) {
       throw fromSystemError(err, ErrorDomain.NONE, `unable to create rundir ${dir}`, { value: dir });
     }
+    // TCP and TLS first: once the unix socket exists every listener is up.
+    if (this.opts.listen) await this.listenNetwork(c);
     const gid = c.unixSockGroup !== null ? groupId(c.unixSockGroup) : undefined;
     const rw = join(dir, RW_SOCKET_NAME);
     await this.server.listenUnix(rw, { mode: c.unixSockRwPerms, gid, auth: c.authUnixRw });
@@ -221,7 +227,9 @@ export class Tsvirtd {
       await this.server.listenUnix(ro, { mode: c.unixSockRoPerms, gid, auth: c.authUnixRo, readonly: true });
       this.sockets.ro = ro;
     }
-    if (!this.opts.listen) return;
+  }
+
+  private async listenNetwork(c: DaemonConfig): Promise<void> {
     if (c.listenTls) {
       const files = this.tlsFiles(c);
       const verify = !c.tlsNoVerifyCertificate;

@@ -262,7 +262,8 @@ async function removeStaleSocket(path: string): Promise<void> {
 }
 
 function tcpIdentity(sock: net.Socket, transport: 'tcp' | 'tls'): ClientIdentity {
-  const host = sock.remoteAddress ?? '';
+  // A v4 client of a dual-stack listener shows as ::ffff:a.b.c.d; name it by its v4 address.
+  const host = (sock.remoteAddress ?? '').replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
   const address = host.includes(':') ? `[${host}]:${sock.remotePort}` : `${host}:${sock.remotePort}`;
   return { transport, uid: null, gid: null, pid: null, address, x509dname: null };
 }
