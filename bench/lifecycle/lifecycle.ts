@@ -170,8 +170,9 @@ async function benchTsvirtAndRaw(virtType: string): Promise<{ tsvirt: Record<str
 
 // ---- libvirtd (qemu:///system) ----
 
+/** Whether a system libvirtd answers on qemu:///system. */
 function libvirtdRunning(): boolean {
-  return spawnSync('pgrep', ['-x', 'libvirtd'], { stdio: 'ignore' }).status === 0;
+  return spawnSync('virsh', ['-c', 'qemu:///system', 'uri'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
 }
 
 async function benchLibvirt(virtType: string): Promise<Record<string, Stats> | string> {
@@ -179,15 +180,20 @@ async function benchLibvirt(virtType: string): Promise<Record<string, Stats> | s
   if (!existsSync('/usr/bin/python3')) return 'no /usr/bin/python3';
   const lockFd = openSync('/tmp/tsvirt-libvirtd.lock', 'a');
   // flock(1) holds the lock for as long as the python child runs.
-  const started = !libvirtdRunning();
+  if (!libvirtdRunning()) process.stderr.write('bench/lifecycle: no system libvirtd answers; starting one for the run\n');
   try {
     const script = join(srcDir, 'libvirtBench.py');
     const xmlFile = join(dir, 'libvirt-domain.xml');
     writeFileSync(xmlFile, domainXML('tsvirt-bench-lv', virtType));
     const out = await new Promise<string>((resolve, reject) => {
-      const cmd = started
-        ? `libvirtd -d && sleep 0.5 && /usr/bin/python3 ${script} ${xmlFile} ${runs} ${concurrent}; rc=$?; pkill -x libvirtd; exit $rc`
-        : `/usr/bin/python3 ${script} ${xmlFile} ${runs} ${concurrent}`;
+      // A libvirtd started here is stopped by its own pid file, never by name (other users'
+      // daemons may run). Checked again under the lock: another bench may have started one.
+      const py = `/usr/bin/python3 ${script} ${xmlFile} ${runs} ${concurrent}`;
+      const cmd =
+        `if virsh -c qemu:///system uri >/dev/null 2>&1; then ${py}; else ` +
+        `virtlogd -d -p /run/tsvirt-bench-virtlogd.pid; libvirtd -d -p /run/tsvirt-bench-libvirtd.pid && ` +
+        `for i in $(seq 50); do virsh -c qemu:///system uri >/dev/null 2>&1 && break; sleep 0.1; done; ` +
+        `${py}; rc=$?; kill $(cat /run/tsvirt-bench-libvirtd.pid) $(cat /run/tsvirt-bench-virtlogd.pid); exit $rc; fi`;
       const p = spawn('flock', ['/tmp/tsvirt-libvirtd.lock', 'sh', '-c', cmd], { stdio: ['ignore', 'pipe', 'inherit'] });
       let text = '';
       p.stdout.on('data', (d: Buffer) => (text += d.toString()));

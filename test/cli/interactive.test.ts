@@ -8,7 +8,7 @@ import { open } from '../../src/api/index.js';
 import { registry } from '../../src/cli/commandTable.js';
 import { complete } from '../../src/cli/interactive.js';
 import { Shell } from '../../src/cli/shell.js';
-import { hasCommand, projectRoot, tempDir } from '../helpers/system.js';
+import { hasCommand, tempDir } from '../helpers/system.js';
 import { haveVirsh, tsvirt, tsvirtBin, virsh } from './shells.js';
 
 const C = ['-c', 'test:///default'];
@@ -117,15 +117,6 @@ test('event without --loop stops at the first event; --timestamp prefixes the ti
     await other.close();
     await sh.close();
   }
-});
-
-test('make demo: the guided tour runs and shows commands, events and an error', () => {
-  const r = spawnSync(process.execPath, [join(projectRoot, 'dist/src/cli/demo.js')], { encoding: 'utf8', timeout: 60_000 });
-  assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /\$ tsvirt -c test:\/\/\/default 'list --all; net-list --all'\n Id   Name   State\n/);
-  assert.match(r.stdout, /Domain 'demo' started\n  \[event\] domain 'demo': Started Booted\n/);
-  assert.match(r.stdout, /error: Domain is already active\n/);
-  assert.match(r.stdout, /\[event\] network 'default': Stopped/);
 });
 
 test('Ctrl-C ends `event --loop` as in virsh (SIGINT outside a terminal)', { skip: haveVirsh ? false : 'needs virsh' }, () => {

@@ -42,8 +42,10 @@ export const command: CommandDef = {
       try {
         params = await found.dom.getInterfaceParameters(device, flags);
       } catch (e) {
-        // virsh asks for the number of parameters first, and that is the call that fails.
-        return sh.fail('Unable to get number of interface parameters', e);
+        // virsh asks libvirt twice: for the number of parameters (which fails on bad flags or a
+        // domain that is not running), then for the values (which fails on an unknown device).
+        const lookup = e instanceof Error && /is not a known interface/.test(e.message);
+        return sh.fail(lookup ? 'Unable to get interface parameters' : 'Unable to get number of interface parameters', e);
       }
       for (const p of params) sh.print(`${p.field.padEnd(15)}: ${String(p.value)}\n`);
       return true;

@@ -3,6 +3,7 @@
 // own EventBroker. It holds the domains, the capabilities, the host-access objects and the
 // on-disk lock, and on open it finds every QEMU it started before (reattach) and cleans up
 // after those that died meanwhile.
+import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readdir, readFile, readlink, rm, symlink, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DomainDef, DomainDriverDefaults } from '../../conf/domain/index.js';
@@ -13,12 +14,15 @@ import { NetDevBandwidth } from '../../host/bandwidth.js';
 import { netHost, type NetHost } from '../../host/netHost.js';
 import type { DomainCapabilitiesQuery, DomainEvent, DomainInterfaceAddresses, DomainRef } from '../driver.js';
 import type { EventBroker } from '../events.js';
+import { formatCapabilitiesXML, formatDomainCapabilitiesXML } from '../../conf/capabilities/index.js';
 import { QemuCapsCache, type QemuCaps } from './capabilities.js';
+import { qemuDomainCapabilities } from './domainCapabilities.js';
+import { qemuCapabilities, readHostFacts } from './hostCapabilities.js';
 import { capsForDomain, qemuCapsSource, qemuDomainDefaults, type QemuCapsSource } from './domainDefaults.js';
 import { DriverLock } from './driverLock.js';
 import { QemuDomainObj } from './domainObj.js';
 import type { InterfaceHostContext } from './interfaceHost.js';
-import { noNetworkDriver, type NetworkAccess } from './networkAccess.js';
+import { NetworkDriverState } from '../network/index.js';
 import { type QemuDirs, type QemuPaths, qemuPaths } from './qemuDirs.js';
 
 export interface QemuDriverOptions {
@@ -39,8 +43,8 @@ export class QemuDriverState {
   capsSource: QemuCapsSource = qemuCapsSource([]);
   /** Every probed emulator (PATH order by architecture). */
   allCaps: QemuCaps[] = [];
-  /** The network driver's side of things (networks, ports for type='network'). */
-  network: NetworkAccess = noNetworkDriver();
+  /** The network driver's state for the same directories (networks, ports of type='network'). */
+  network: NetworkDriverState | undefined;
   defaults: DomainDriverDefaults = qemuDomainDefaults(this.capsSource);
   readonly bandwidth: NetDevBandwidth;
   private readonly options: QemuDriverOptions;
@@ -69,7 +73,15 @@ export class QemuDriverState {
   }
 
   interfaceContext(): InterfaceHostContext {
-    return { net: this.net, bandwidth: this.bandwidth, privileged: this.privileged, warn: (e) => this.warn(e) };
+    return {
+      net: this.net,
+      bandwidth: this.bandwidth,
+      privileged: this.privileged,
+      network: this.network,
+      hostdevStateDir: this.paths.hostdevmgr,
+      qemuStateDir: this.paths.status,
+      warn: (e) => this.warn(e),
+    };
   }
 
   // ---- opening and closing ----
@@ -77,7 +89,7 @@ export class QemuDriverState {
   /** Creates the directories, takes the lock, loads capabilities, configs and running domains. */
   async open(): Promise<void> {
     const p = this.paths;
-    for (const dir of [p.config, p.autostart, p.status, p.lib, p.log, p.capabilities]) {
+    for (const dir of [p.config, p.autostart, p.status, p.hostdevmgr, p.lib, p.log, p.capabilities]) {
       try {
         await mkdir(dir, { recursive: true, mode: 0o755 });
       } catch (err) {
@@ -88,6 +100,16 @@ export class QemuDriverState {
     try {
       await this.loadCaps();
       await this.loadConfigs();
+      // A qemu:/// connection serves the networks of its directories too, as libvirt's does.
+      this.network = await NetworkDriverState.open({
+        configDir: this.dirs.configDir,
+        runDir: this.dirs.runDir,
+        privileged: this.privileged,
+        netlink: this.net.netlink,
+        sysfs: this.net.sysfs,
+        bandwidth: this.bandwidth,
+        warn: (m) => this.warn(new Error(m)),
+      });
     } catch (err) {
       this.releaseLock();
       throw err;
@@ -169,6 +191,7 @@ export class QemuDriverState {
       rt.qmp?.close();
       rt.proc.unref();
     }
+    this.network?.release();
     this.netHost?.netlink.close();
     this.releaseLock();
   }
@@ -178,23 +201,50 @@ export class QemuDriverState {
     this.lock = undefined;
   }
 
-  networks(): NetworkAccess {
+  /** The network driver's state (present once open() has run). */
+  networks(): NetworkDriverState {
+    if (!this.network) throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.QEMU, 'the network driver is not open');
     return this.network;
   }
 
-  /** virConnectGetCapabilities: the host capabilities XML. */
+  /** virConnectGetCapabilities: the host and one guest per emulator. */
   async capabilitiesXML(): Promise<string> {
-    throw virtError(ErrorNumber.NO_SUPPORT, ErrorDomain.QEMU, 'virConnectGetCapabilities: the capabilities XML formatter is not in this build');
+    return formatCapabilitiesXML(qemuCapabilities(this.allCaps, await readHostFacts()));
   }
 
   /** virConnectGetDomainCapabilities. */
-  async domainCapabilitiesXML(_q: DomainCapabilitiesQuery): Promise<string> {
-    throw virtError(ErrorNumber.NO_SUPPORT, ErrorDomain.QEMU, 'virConnectGetDomainCapabilities: the capabilities XML formatter is not in this build');
+  async domainCapabilitiesXML(q: DomainCapabilitiesQuery): Promise<string> {
+    const query = {
+      ...(q.emulatorbin ? { emulatorbin: q.emulatorbin } : {}),
+      ...(q.arch ? { arch: q.arch } : {}),
+      ...(q.machine ? { machine: q.machine } : {}),
+      ...(q.virttype ? { virttype: q.virttype } : {}),
+    };
+    if (query.emulatorbin && !this.capsSource.forBinary(query.emulatorbin)) await this.probeEmulatorOf(`<emulator>${query.emulatorbin}</emulator>`);
+    const vfio = existsSync('/dev/vfio/vfio');
+    return formatDomainCapabilitiesXML(qemuDomainCapabilities(this.allCaps, query, { vfio }));
   }
 
-  /** Addresses from the DHCP leases of the networks the domain's interfaces are on. */
-  async leaseAddresses(_def: DomainDef): Promise<DomainInterfaceAddresses[]> {
-    return [];
+  /** Addresses from the DHCP leases of the networks the domain's interfaces are on (source LEASE). */
+  async leaseAddresses(def: DomainDef): Promise<DomainInterfaceAddresses[]> {
+    const out: DomainInterfaceAddresses[] = [];
+    const nets = this.networks();
+    for (const n of def.devices.interfaces ?? []) {
+      if (n.type !== 'network' || !n.source?.network) continue;
+      let leases;
+      try {
+        leases = await nets.getDHCPLeases(nets.lookupByName(n.source.network), n.mac.address);
+      } catch {
+        continue;
+      }
+      if (!leases.length) continue;
+      out.push({
+        name: n.target?.dev ?? '',
+        hwaddr: n.mac.address,
+        addrs: leases.map((l) => ({ type: l.type, addr: l.ipaddr, prefix: l.prefix })),
+      });
+    }
+    return out;
   }
 
   // ---- parsing ----

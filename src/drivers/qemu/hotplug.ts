@@ -147,7 +147,7 @@ async function attachInterfaceLive(
   const ctx = { ...state.interfaceContext(), warn: (e: unknown) => state.warn(e, obj) };
   const alias = net.alias!;
   const netdevId = `host${alias}`;
-  const prepared = await prepareInterface(ctx, net);
+  const prepared = await prepareInterface(ctx, net, obj.def);
   const fdNames: string[] = [];
   let netdevAdded = false;
   try {
@@ -161,14 +161,18 @@ async function attachInterfaceLive(
       netdev.type = 'tap';
       if (fdNames.length === 1) netdev.fd = fdNames[0];
       else netdev.fds = fdNames.join(':');
+    } else if (prepared.record.hostdev) {
+      // No backend: the VF itself goes to the guest (vfio-pci).
     } else if (net.type === 'user') {
       netdev.type = 'user';
     } else {
       throw virtError(ErrorNumber.OPERATION_UNSUPPORTED, Q, `live attach of interface type '${net.type}' is not supported`);
     }
     closeTapFds({ fds: prepared.tapfds });
-    await qmp.execute('netdev_add', netdev);
-    netdevAdded = true;
+    if (netdev.type) {
+      await qmp.execute('netdev_add', netdev);
+      netdevAdded = true;
+    }
     await activateInterface(ctx, prepared.record);
     // The guest side exactly as the command line builds it (model, MAC, address, queues).
     const device = interfaceDeviceProps(net, env);

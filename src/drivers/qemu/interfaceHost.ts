@@ -7,6 +7,9 @@
 //   ethernet managed='no'  the admin's tap or macvtap, only opened (nothing about it changes)
 //   bridge / network       a tap made here and enslaved to the bridge
 //   direct                 a macvtap on <source dev>, created down, up just before the CPUs run
+//                          (passthrough: the device takes the guest MAC, restored at stop)
+//   hostdev                an SR-IOV VF detached to vfio-pci, admin MAC/VLAN set on its PF
+//   network                a port of the network, then one of the above for its actual type
 //   user and the rest      nothing on the host
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -15,10 +18,16 @@ import { isVirtioModel } from '../../conf/domain/interface.js';
 import { ErrorDomain, ErrorNumber, VirtError, virtError } from '../../errors/index.js';
 import type { Bandwidth } from '../../host/bandwidth.js';
 import type { NetDevBandwidth } from '../../host/bandwidth.js';
-import { getLink, setLinkUp } from '../../host/link.js';
+import { getLink } from '../../host/link.js';
 import { createMacvtap, deleteMacvtap, openMacvtapQueues } from '../../host/macvtap.js';
 import type { NetHost } from '../../host/netHost.js';
 import { closeTapFds, createTap, deleteTap, openUnmanagedTap, type TapDevice } from '../../host/tap.js';
+import { prepareDirectPassthrough, restoreDirectPassthrough, startDirectInterface } from '../../host/directPassthrough.js';
+import { prepareHostdevInterface, restoreHostdevInterface } from '../../host/hostdevNet.js';
+import type { VlanConfig } from '../../host/netConfigState.js';
+import type { NetDevVlan } from '../../conf/netdevVlan.js';
+import { pciAddressString } from '../../conf/domain/deviceAddress.js';
+import { portActualNetDef, type NetworkDriverState } from '../network/index.js';
 
 const run = promisify(execFile);
 
@@ -38,6 +47,12 @@ export interface NetHostRecord {
   upAtStart?: string;
   /** <downscript> to run at stop with the device name. */
   downscript?: string;
+  /** The network port a type='network' interface got (released at stop). */
+  networkPort?: { network: string; uuid: string };
+  /** The VF of a hostdev interface (admin MAC/VLAN restored, VF reattached at stop). */
+  hostdev?: { address: string; managed: boolean };
+  /** The device a passthrough macvtap took over (its MAC restored at stop). */
+  passthrough?: { linkdev: string };
 }
 
 /** An interface made ready for QEMU: its descriptors (one per queue) and its record. */
@@ -56,6 +71,11 @@ export interface InterfaceHostContext {
   bandwidth: NetDevBandwidth;
   /** Running as root: taps can be created, tc run. */
   privileged: boolean;
+  /** The network driver, for type='network' interfaces. */
+  network?: NetworkDriverState;
+  /** Where VF state files go: <runDir>/hostdevmgr and <runDir>/qemu (spec §1.8). */
+  hostdevStateDir: string;
+  qemuStateDir: string;
   /** A failure that is only logged (restores during stop). */
   warn(err: unknown): void;
 }
@@ -70,9 +90,14 @@ function queuesOf(net: InterfaceDef): number {
 }
 
 function toBandwidth(net: InterfaceDef): Bandwidth | null {
-  const bw = net.bandwidth;
+  const bw = net.actual?.bandwidth ?? net.bandwidth;
   if (!bw || (!bw.inbound && !bw.outbound)) return null;
   return { inbound: bw.inbound ?? null, outbound: bw.outbound ?? null };
+}
+
+function vlanConfig(v: NetDevVlan | undefined): VlanConfig | null {
+  if (!v || !v.tag.length) return null;
+  return { tags: v.tag.map((t) => t.id), ...(v.trunk ? { trunk: true } : {}) };
 }
 
 function unsupported(msg: string): VirtError {
@@ -83,18 +108,28 @@ function unsupported(msg: string): VirtError {
  * Prepares the host side of one interface. On failure everything this call did is undone and
  * the error thrown; on success the live definition's <target dev> names the host device.
  */
-export async function prepareInterface(ctx: InterfaceHostContext, net: InterfaceDef): Promise<PreparedInterface> {
+export async function prepareInterface(
+  ctx: InterfaceHostContext,
+  net: InterfaceDef,
+  dom: { name: string; uuid: string },
+): Promise<PreparedInterface> {
   const record: NetHostRecord = { mac: net.mac.address, type: net.type };
   if (net.alias) record.alias = net.alias;
   const prepared: PreparedInterface = { record, tapfds: [], vnetHdr: false };
   try {
-    switch (net.type) {
+    let type: string = net.type;
+    if (net.type === 'network') {
+      await allocatePort(ctx, net, dom, record);
+      type = net.actual!.type === 'network' ? 'bridge' : net.actual!.type;
+      record.type = type;
+    }
+    switch (type) {
       case 'ethernet':
         if (net.target?.managed === false) await openUnmanaged(ctx, net, prepared);
         else await makeTap(ctx, net, prepared, undefined);
         break;
       case 'bridge': {
-        const bridge = net.source?.bridge;
+        const bridge = net.actual?.source?.bridge ?? net.source?.bridge;
         if (!bridge) throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.QEMU, 'missing bridge name for bridge interface');
         if (!ctx.privileged) {
           throw unsupported(`bridge interface '${bridge}' needs a privileged driver (qemu-bridge-helper is not supported)`);
@@ -105,20 +140,9 @@ export async function prepareInterface(ctx: InterfaceHostContext, net: Interface
       case 'direct':
         await makeMacvtap(ctx, net, prepared);
         break;
-      case 'network':
-        if (net.actual?.type === 'bridge' && net.actual.source?.bridge) {
-          await makeTap(ctx, net, prepared, net.actual.source.bridge);
-          record.type = 'bridge';
-          break;
-        }
-        if (net.actual?.type === 'direct') {
-          await makeMacvtap(ctx, { ...net, source: { dev: net.actual.source?.dev, mode: net.actual.source?.mode } }, prepared);
-          record.type = 'direct';
-          break;
-        }
-        throw unsupported(`interface type='network' (network '${net.source?.network ?? ''}') has no port allocated`);
       case 'hostdev':
-        throw unsupported("interface type 'hostdev' needs the host-netdev VF sequences, which this build lacks");
+        await makeHostdev(ctx, net, prepared);
+        break;
       default:
         // user, vhostuser, server, client, mcast, udp, null, …: QEMU does it all.
         break;
@@ -130,8 +154,47 @@ export async function prepareInterface(ctx: InterfaceHostContext, net: Interface
   } catch (err) {
     closeTapFds({ fds: prepared.tapfds });
     await releaseInterface(ctx, record);
+    if (net.type === 'network') {
+      delete net.actual;
+      if (net.source) delete net.source.portid;
+    }
     throw err;
   }
+}
+
+/** A port of the interface's network; the live definition gets its <actual> and portid. */
+async function allocatePort(ctx: InterfaceHostContext, net: InterfaceDef, dom: { name: string; uuid: string }, record: NetHostRecord): Promise<void> {
+  const network = net.source?.network;
+  if (!ctx.network || !network) throw unsupported(`interface ${net.mac.address}: no network driver for network '${network ?? ''}'`);
+  const port = await ctx.network.allocatePort(network, {
+    domainName: dom.name,
+    domainUUID: dom.uuid,
+    mac: net.mac.address,
+    ...(net.source?.portgroup ? { portgroup: net.source.portgroup } : {}),
+    ...(net.bandwidth ? { bandwidth: net.bandwidth } : {}),
+    ...(net.vlan ? { vlan: net.vlan } : {}),
+    ...(net.virtualport ? { virtualport: net.virtualport } : {}),
+    ...(net.trustGuestRxFilters !== undefined ? { trustGuestRxFilters: net.trustGuestRxFilters } : {}),
+    ...(net.portIsolated !== undefined ? { portIsolated: net.portIsolated } : {}),
+  });
+  record.networkPort = { network, uuid: port.uuid };
+  net.actual = portActualNetDef(port);
+  net.source = { ...net.source, portid: port.uuid };
+}
+
+async function makeHostdev(ctx: InterfaceHostContext, net: InterfaceDef, p: PreparedInterface): Promise<void> {
+  const hd = net.actual?.hostdev ?? net.hostdev;
+  if (!hd || hd.source.type !== 'pci') throw unsupported('only PCI host devices can be used for interface type hostdev');
+  const address = pciAddressString(hd.source.address);
+  const managed = net.actual?.hostdev ? hd.managed : hd.managed;
+  await prepareHostdevInterface(ctx.net, {
+    address,
+    guestMac: net.mac.address,
+    vlan: vlanConfig(net.actual?.vlan ?? net.vlan),
+    stateDir: ctx.hostdevStateDir,
+    managed,
+  });
+  p.record.hostdev = { address, managed };
 }
 
 async function makeTap(ctx: InterfaceHostContext, net: InterfaceDef, p: PreparedInterface, bridge: string | undefined): Promise<void> {
@@ -172,20 +235,37 @@ async function openUnmanaged(ctx: InterfaceHostContext, net: InterfaceDef, p: Pr
 }
 
 async function makeMacvtap(ctx: InterfaceHostContext, net: InterfaceDef, p: PreparedInterface): Promise<void> {
-  const linkdev = net.source?.dev;
+  const linkdev = net.actual?.source?.dev ?? net.source?.dev;
   if (!linkdev) throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.QEMU, 'missing source dev for direct interface');
-  const mode = net.source?.mode ?? 'vepa';
+  const mode = net.actual?.source?.mode ?? net.source?.mode ?? 'vepa';
+  const vnetHdr = wantsVnetHdr(net);
   if (mode === 'passthrough') {
-    throw unsupported("macvtap mode 'passthrough' needs the host-netdev VF save/restore sequence, which this build lacks");
+    const dev = await prepareDirectPassthrough(ctx.net, {
+      linkdev,
+      guestMac: net.mac.address,
+      vlan: vlanConfig(net.actual?.vlan ?? net.vlan),
+      stateDir: ctx.qemuStateDir,
+      ...(net.target?.dev ? { name: net.target.dev } : {}),
+      virtualportType: (net.actual?.virtualport ?? net.virtualport)?.type ?? null,
+      queues: queuesOf(net),
+      vnetHdr,
+    });
+    p.record.created = { kind: 'macvtap', name: dev.name };
+    p.record.passthrough = { linkdev };
+    p.record.upAtStart = dev.name;
+    p.ifname = dev.name;
+    p.tapfds = dev.fds;
+    p.vnetHdr = vnetHdr;
+  } else {
+    if (mode !== 'vepa' && mode !== 'private' && mode !== 'bridge') throw unsupported(`unknown macvtap mode '${mode}'`);
+    const made = await createMacvtap(ctx.net, { name: net.target?.dev, linkdev, mode, mac: net.mac.address });
+    p.record.created = { kind: 'macvtap', name: made.name };
+    p.ifname = made.name;
+    p.tapfds = await openMacvtapQueues(ctx.net, made.name, made.ifindex, queuesOf(net), vnetHdr);
+    p.vnetHdr = vnetHdr;
+    p.record.upAtStart = made.name;
   }
-  if (mode !== 'vepa' && mode !== 'private' && mode !== 'bridge') throw unsupported(`unknown macvtap mode '${mode}'`);
-  const made = await createMacvtap(ctx.net, { name: net.target?.dev, linkdev, mode, mac: net.mac.address });
-  p.record.created = { kind: 'macvtap', name: made.name };
-  p.ifname = made.name;
-  p.tapfds = await openMacvtapQueues(ctx.net, made.name, made.ifindex, queuesOf(net), wantsVnetHdr(net));
-  p.vnetHdr = wantsVnetHdr(net);
-  p.record.upAtStart = made.name;
-  await applyBandwidth(ctx, net, p, made.name, false);
+  await applyBandwidth(ctx, net, p, p.ifname!, false);
 }
 
 async function applyBandwidth(ctx: InterfaceHostContext, net: InterfaceDef, p: PreparedInterface, dev: string, swapped: boolean): Promise<void> {
@@ -212,7 +292,7 @@ async function runScript(script: string, ifname: string): Promise<void> {
 
 /** Brings up devices that wait for the guest CPUs (macvtaps are created down). */
 export async function activateInterface(ctx: InterfaceHostContext, record: NetHostRecord): Promise<void> {
-  if (record.upAtStart) await setLinkUp(ctx.net.netlink, record.upAtStart, true);
+  if (record.upAtStart) await startDirectInterface(ctx.net, record.upAtStart, record.passthrough?.linkdev);
 }
 
 /**
@@ -236,10 +316,26 @@ export async function releaseInterface(ctx: InterfaceHostContext, record: NetHos
     });
   }
   const created = record.created;
-  if (created?.kind === 'macvtap') {
+  if (record.passthrough && created) {
+    const linkdev = record.passthrough.linkdev;
+    await step(async () => {
+      for (const w of await restoreDirectPassthrough(ctx.net, { name: created.name, linkdev, stateDir: ctx.qemuStateDir })) ctx.warn(w);
+    });
+  } else if (created?.kind === 'macvtap') {
     await step(() => deleteMacvtap(ctx.net, created.name));
   } else if (created?.kind === 'tap') {
     await step(() => deleteTap(ctx.net, created.name));
+  }
+  const hd = record.hostdev;
+  if (hd) {
+    await step(async () => {
+      for (const w of await restoreHostdevInterface(ctx.net, { address: hd.address, stateDir: ctx.hostdevStateDir, managed: hd.managed })) ctx.warn(w);
+    });
+  }
+  const port = record.networkPort;
+  if (port && ctx.network) {
+    const network = ctx.network;
+    await step(() => network.releasePort(port.network, port.uuid));
   }
   const dev = created?.name ?? record.opened;
   if (record.downscript && dev) {

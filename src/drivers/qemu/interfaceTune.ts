@@ -86,10 +86,10 @@ export async function setInterfaceParameters(
     const { live, config } = defsFor(obj, flags);
     const liveNet = live ? findNetByDevice(live, device) : undefined;
     const configNet = config ? findNetByDevice(config, device) : undefined;
-    if (liveNet) {
-      const t = actualType(liveNet);
-      if (!['ethernet', 'bridge', 'network', 'direct'].includes(t)) {
-        throw virtError(ErrorNumber.CONFIG_UNSUPPORTED, Q, `bandwidth settings are not supported for ${t} interface type`);
+    for (const net of [liveNet, configNet]) {
+      const t = net && actualType(net);
+      if (t && !['ethernet', 'bridge', 'network', 'direct'].includes(t)) {
+        throw virtError(ErrorNumber.CONFIG_UNSUPPORTED, Q, `setting bandwidth on interfaces of type '${t}' is not implemented yet`);
       }
     }
     const merged = (cur: BandwidthDef | undefined): BandwidthDef | undefined => mergeBandwidth(cur, params);

@@ -100,7 +100,7 @@ export async function startDomain(state: QemuDriverState, obj: QemuDomainObj, op
     const spawnFds = new Map<number, number>();
     let nextFd = 3;
     for (const net of live.devices.interfaces ?? []) {
-      const p = await prepareInterface(ictx, net);
+      const p = await prepareInterface(ictx, net, live);
       prepared.push(p);
       if (p.tapfds.length > 0 && net.alias) {
         const numbers = p.tapfds.map((fd) => {

@@ -47,6 +47,7 @@ import type {
   TypedParam,
 } from '../driver.js';
 import { EventBroker } from '../events.js';
+import { NetworkDriver } from '../network/index.js';
 import { checkFlags } from '../flags.js';
 import type { DomainDef } from '../../conf/domain/index.js';
 import { QemuDomainObj } from './domainObj.js';
@@ -72,6 +73,7 @@ export class QemuDriver implements Driver {
   readonly state: QemuDriverState;
   readonly #uri: string;
   readonly #events = new EventBroker();
+  readonly #networks: NetworkDriver;
   readonly #closeCallbacks = new Set<CloseCallback>();
   #closed = false;
 
@@ -79,6 +81,7 @@ export class QemuDriver implements Driver {
     this.state = state;
     this.#uri = uri;
     state.attachBroker(this.#events);
+    this.#networks = new NetworkDriver(state.networks(), this.#events);
   }
 
   // ---- connection ----
@@ -156,6 +159,7 @@ export class QemuDriver implements Driver {
     if (this.#closed) return;
     this.#closed = true;
     this.#events.clear();
+    this.#networks.close();
     this.state.detachBroker(this.#events);
     this.#closeCallbacks.clear();
     await releaseDriverState(this.state);
@@ -633,82 +637,82 @@ export class QemuDriver implements Driver {
     return console.open({ force: (flags & DomainConsoleFlags.FORCE) !== 0 });
   }
 
-  // ---- networks: the network driver's ----
+  // ---- networks: the network driver's, on the same directories ----
 
   async listAllNetworks(flags: number): Promise<NetworkRef[]> {
-    return this.state.networks().listAllNetworks(flags);
+    return this.#networks.listAllNetworks(flags);
   }
 
   async numOfNetworks(): Promise<number> {
-    return this.state.networks().numOfNetworks();
+    return this.#networks.numOfNetworks();
   }
 
   async listNetworks(maxnames: number): Promise<string[]> {
-    return this.state.networks().listNetworks(maxnames);
+    return this.#networks.listNetworks(maxnames);
   }
 
   async numOfDefinedNetworks(): Promise<number> {
-    return this.state.networks().numOfDefinedNetworks();
+    return this.#networks.numOfDefinedNetworks();
   }
 
   async listDefinedNetworks(maxnames: number): Promise<string[]> {
-    return this.state.networks().listDefinedNetworks(maxnames);
+    return this.#networks.listDefinedNetworks(maxnames);
   }
 
   async networkLookupByName(name: string): Promise<NetworkRef> {
-    return this.state.networks().networkLookupByName(name);
+    return this.#networks.networkLookupByName(name);
   }
 
   async networkLookupByUUID(uuid: string): Promise<NetworkRef> {
-    return this.state.networks().networkLookupByUUID(uuid);
+    return this.#networks.networkLookupByUUID(uuid);
   }
 
   async networkDefineXML(xml: string, flags: number): Promise<NetworkRef> {
-    return this.state.networks().networkDefineXML(xml, flags);
+    return this.#networks.networkDefineXML(xml, flags);
   }
 
   async networkCreateXML(xml: string, flags: number): Promise<NetworkRef> {
-    return this.state.networks().networkCreateXML(xml, flags);
+    return this.#networks.networkCreateXML(xml, flags);
   }
 
   async networkUndefine(net: NetworkRef): Promise<void> {
-    return this.state.networks().networkUndefine(net);
+    return this.#networks.networkUndefine(net);
   }
 
   async networkCreate(net: NetworkRef): Promise<void> {
-    return this.state.networks().networkCreate(net);
+    return this.#networks.networkCreate(net);
   }
 
   async networkDestroy(net: NetworkRef): Promise<void> {
-    return this.state.networks().networkDestroy(net);
+    return this.#networks.networkDestroy(net);
   }
 
   async networkGetXMLDesc(net: NetworkRef, flags: number): Promise<string> {
-    return this.state.networks().networkGetXMLDesc(net, flags);
+    return this.#networks.networkGetXMLDesc(net, flags);
   }
 
   async networkGetBridgeName(net: NetworkRef): Promise<string> {
-    return this.state.networks().networkGetBridgeName(net);
+    return this.#networks.networkGetBridgeName(net);
   }
 
   async networkGetAutostart(net: NetworkRef): Promise<boolean> {
-    return this.state.networks().networkGetAutostart(net);
+    return this.#networks.networkGetAutostart(net);
   }
 
   async networkSetAutostart(net: NetworkRef, autostart: boolean): Promise<void> {
-    return this.state.networks().networkSetAutostart(net, autostart);
+    return this.#networks.networkSetAutostart(net, autostart);
   }
 
   async networkIsActive(net: NetworkRef): Promise<boolean> {
-    return this.state.networks().networkIsActive(net);
+    return this.#networks.networkIsActive(net);
   }
 
   async networkIsPersistent(net: NetworkRef): Promise<boolean> {
-    return this.state.networks().networkIsPersistent(net);
+    return this.#networks.networkIsPersistent(net);
   }
 
   async networkGetDHCPLeases(net: NetworkRef, mac: string | null, flags: number): Promise<NetworkDHCPLease[]> {
-    return this.state.networks().networkGetDHCPLeases(net, mac, flags);
+    return this.#networks.networkGetDHCPLeases(net, mac, flags);
   }
 
   // ---- storage ----
@@ -729,11 +733,12 @@ export class QemuDriver implements Driver {
   }
 
   async networkEventRegisterAny(net: NetworkRef | null, eventId: number, cb: NetworkEventCallback): Promise<number> {
-    return this.state.networks().networkEventRegisterAny(this.#events, net, eventId, cb);
+    if (net) await this.#networks.networkLookupByUUID(net.uuid);
+    return this.#networks.networkEventRegisterAny(net, eventId, cb);
   }
 
   async networkEventDeregisterAny(callbackId: number): Promise<void> {
-    this.#events.networkDeregister(callbackId);
+    return this.#networks.networkEventDeregisterAny(callbackId);
   }
 }
 

@@ -66,6 +66,9 @@ export function formatDomainStatus(s: DomainStatus, driver: DomainDriverDefaults
       if (r.bandwidthOn) c.empty('bandwidth', { dev: r.bandwidthOn });
       if (r.upAtStart) c.empty('upatstart', { dev: r.upAtStart });
       if (r.downscript) c.empty('downscript', { path: r.downscript });
+      if (r.networkPort) c.empty('port', { network: r.networkPort.network, uuid: r.networkPort.uuid });
+      if (r.hostdev) c.empty('hostdev', { address: r.hostdev.address, managed: r.hostdev.managed ? 'yes' : 'no' });
+      if (r.passthrough) c.empty('passthrough', { linkdev: r.passthrough.linkdev });
     });
   }
   const domXml = formatDomainXML(s.def, { status: true, driver, id: s.def.id });
@@ -116,6 +119,12 @@ export function parseDomainStatus(text: string, path: string, driver: DomainDriv
     if (up) r.upAtStart = up;
     const ds = child(h, 'downscript')?.attrs.path;
     if (ds) r.downscript = ds;
+    const port = child(h, 'port');
+    if (port?.attrs.network && port.attrs.uuid) r.networkPort = { network: port.attrs.network, uuid: port.attrs.uuid };
+    const hd = child(h, 'hostdev');
+    if (hd?.attrs.address) r.hostdev = { address: hd.attrs.address, managed: hd.attrs.managed === 'yes' };
+    const pt = child(h, 'passthrough')?.attrs.linkdev;
+    if (pt) r.passthrough = { linkdev: pt };
     return r;
   });
   const def = parseDomainElement(domEl, { live: true, driver });
