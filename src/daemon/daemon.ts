@@ -136,7 +136,7 @@ export class Tsvirtd {
   readonly server: RemoteServer;
   readonly drivers: LocalDrivers;
   readonly sockets: DaemonSockets = { rw: '', ro: null, tcp: null, tls: null };
-  /** Resolves once the QEMU driver's state is loaded (guests reattached, autostart done). */
+  /** Resolves once the QEMU driver's state is loaded at start-up (guests reattached, autostart done). */
   qemuReady: Promise<void> = Promise.resolve();
   private pid: PidFile | null = null;
   private stopping: Promise<void> | null = null;
@@ -204,7 +204,8 @@ export class Tsvirtd {
       `tsvirtd ${mode}${paths.root ? ` (root ${paths.root})` : ''} listening on ${d.sockets.rw}${d.sockets.ro ? `, ${d.sockets.ro}` : ''}` +
         `${d.sockets.tcp ? `, tcp ${hostPort(d.sockets.tcp)}` : ''}${d.sockets.tls ? `, tls ${hostPort(d.sockets.tls)}` : ''}`,
     );
-    d.qemuReady = d.drivers.startQemu();
+    // Guests to reattach or autostart: load the QEMU driver now; else on the first client's open.
+    if (d.drivers.qemuHasWork()) d.qemuReady = d.drivers.startQemu();
     return d;
   }
 

@@ -1,10 +1,13 @@
 // The drivers tsvirtd serves: for each client's CONNECT_OPEN one connection of a driver in this
 // process (never a loop back to a daemon), closed when the client goes; closing it leaves guests
-// running. The QEMU driver's state lives for the daemon's whole life: the daemon holds a
-// connection of its own, opened at start-up (after the sockets listen), which reattaches the
-// running guests and starts the autostart ones; clients' connections share that state.
+// running. The QEMU driver's state lives for the daemon's whole life once loaded: the daemon
+// holds a connection of its own, opened at start-up (after the sockets listen) when there are
+// guests to reattach or to autostart, else on the first client's qemu:/// open; clients'
+// connections share that state.
+import { readdirSync } from 'node:fs';
 import { openInProcess } from '../api/driverTable.js';
 import { parseConnectURI, type ConnectURI } from '../drivers/connectUri.js';
+import { qemuDirsForURI, qemuPaths } from '../drivers/qemu/qemuDirs.js';
 import type { Driver } from '../drivers/driver.js';
 import { ErrorDomain, ErrorNumber, virtError } from '../errors/index.js';
 import type { Logger } from '../rpc/logger.js';
@@ -68,6 +71,8 @@ export class LocalDrivers {
     let driver: Driver;
     if (u.driver === 'qemu' && u.host === null && u.transport === null) {
       const t = this.qemuTarget(u);
+      // The first qemu:/// client loads the driver's state for good (the daemon's own hold).
+      await this.startQemu();
       driver = await openInProcess(t.uri, { uri, readonly: opts.readonly });
       if (this.opts.root) driver = reportingURI(driver, t.reported);
     } else {
@@ -97,6 +102,28 @@ export class LocalDrivers {
     });
     this.open.add(tracked);
     return tracked;
+  }
+
+  /**
+   * True when the QEMU driver has work at start-up: status files of guests that ran under an
+   * earlier daemon (to reattach) or autostart links. Else loading it waits for a client.
+   */
+  qemuHasWork(): boolean {
+    const u = parseConnectURI(this.defaultURI);
+    let paths;
+    try {
+      paths = qemuPaths(qemuDirsForURI(this.qemuTarget(u).uri));
+    } catch {
+      return false;
+    }
+    const xmlIn = (dir: string) => {
+      try {
+        return readdirSync(dir).some((f) => f.endsWith('.xml'));
+      } catch {
+        return false;
+      }
+    };
+    return xmlIn(paths.status) || xmlIn(paths.autostart);
   }
 
   /**

@@ -7,7 +7,6 @@
 // once that copy's sockets listen (exit status 0), or prints the copy's error and exits 1: so a
 // service manager's Type=forking (docs/tsvirtd.service) knows when tsvirtd is ready.
 // SIGTERM/SIGINT stop it cleanly (guests keep running); SIGHUP reloads the config file.
-import { spawn } from 'node:child_process';
 import { closeSync, readFileSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,13 +46,17 @@ tsvirtd, libvirt's remote protocol over tsvirt's drivers:
     $XDG_RUNTIME_DIR/tsvirt/tsvirtd.pid
 `;
 
+/** tsvirt's version, from the package.json above this file (in dist/src/daemon or dist/bundle). */
 function packageVersion(): string {
-  try {
-    const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-    return (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version: string };
+      if (pkg.name === 'tsvirt') return pkg.version;
+    } catch {
+      // not here: one level up
+    }
   }
+  return 'unknown';
 }
 
 interface Parsed {
@@ -107,7 +110,8 @@ function parse(argv: string[]): Parsed | number {
  * --daemon: runs a detached copy of this command (without -d) and waits for it to say it is
  * listening (one line on an inherited pipe) or why it failed.
  */
-function spawnDetached(argv: string[]): Promise<number> {
+async function spawnDetached(argv: string[]): Promise<number> {
+  const { spawn } = await import('node:child_process');
   const args = [...process.execArgv, process.argv[1]!, ...argv.filter((a) => a !== '-d' && a !== '--daemon')];
   const child = spawn(process.execPath, args, {
     detached: true,

@@ -5,7 +5,6 @@
 import { lstatSync, unlinkSync, chmodSync, chownSync } from 'node:fs';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
-import * as tls from 'node:tls';
 import { ErrorDomain, ErrorNumber, fromSystemError, virtError } from '../errors/index.js';
 import { getPeerCredentials } from '../host/syscalls.js';
 import type { Logger } from './logger.js';
@@ -181,6 +180,8 @@ export class Server {
       }
     };
     const verify = opts.verifyClient ?? true;
+    // node:tls is loaded only by a daemon that listens for TLS (it costs start-up time and memory).
+    const tls = await import('node:tls');
     const server = tls.createServer(
       {
         ca: read(opts.files.cacert, 'CA certificate'),

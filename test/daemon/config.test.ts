@@ -289,7 +289,7 @@ describe('bad configuration files: tsvirtd refuses them as libvirtd 9.0 does', {
       const lv = await run('libvirtd', ['--config', file], { env, uid: user.uid, gid: user.gid, timeout: 20000 });
       const m = /Can't load config file: (.*): [^:]+$/m.exec(lv.stderr);
       assert.ok(m, lv.stderr);
-      const ts = await run(process.execPath, [TSVIRTD, '--config', file, '--root', join(dir, `root${i}`)], { timeout: 20000 });
+      const ts = await run(TSVIRTD, ['--config', file, '--root', join(dir, `root${i}`)], { timeout: 20000 });
       assert.equal(ts.status, 1);
       assert.equal(ts.stderr.trim(), `tsvirtd: ${m[1]}`);
     });

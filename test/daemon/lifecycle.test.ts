@@ -45,7 +45,7 @@ describe('tsvirtd lifecycle', { skip }, () => {
   });
 
   test('a second tsvirtd on the same pid file refuses to start and leaves the first one alone', async () => {
-    const r = await run(process.execPath, [TSVIRTD, '--root', join(d.dir, 'root')], { timeout: 20000 });
+    const r = await run(TSVIRTD, ['--root', join(d.dir, 'root')], { timeout: 20000 });
     assert.equal(r.status, 1);
     assert.equal(r.stderr.trim(), `tsvirtd: Failed to acquire pid file '${join(d.dir, 'root/run/tsvirtd.pid')}': Resource temporarily unavailable`);
     assert.ok(existsSync(d.socket));
@@ -54,7 +54,7 @@ describe('tsvirtd lifecycle', { skip }, () => {
   });
 
   test('another pid file but the same live sockets: refused, the first daemon keeps its sockets', async () => {
-    const r = await run(process.execPath, [TSVIRTD, '--root', join(d.dir, 'root'), '--pid-file', join(d.dir, 'other.pid')], { timeout: 20000 });
+    const r = await run(TSVIRTD, ['--root', join(d.dir, 'root'), '--pid-file', join(d.dir, 'other.pid')], { timeout: 20000 });
     assert.equal(r.status, 1);
     assert.match(r.stderr, /Failed to bind socket to '.*libvirt-sock': another daemon is listening there/);
     assert.ok(existsSync(d.socket));
@@ -133,7 +133,7 @@ describe('--daemon', { skip }, () => {
 
   test('returns once the detached daemon listens; the daemon logs to its file and stops on SIGTERM', async () => {
     const root = join(dir, 'root');
-    const r = await run(process.execPath, [TSVIRTD, '--daemon', '--root', root, '-v'], { timeout: 30000 });
+    const r = await run(TSVIRTD, ['--daemon', '--root', root, '-v'], { timeout: 30000 });
     assert.equal(r.status, 0, r.stderr);
     // Listening by the time the command returned.
     const sock = join(root, 'run/libvirt-sock');
@@ -155,7 +155,7 @@ describe('--daemon', { skip }, () => {
   test("a daemon that cannot start: the command prints the daemon's error and exits 1", async () => {
     const conf = join(dir, 'bad.conf');
     writeFileSync(conf, 'listen_tcp = 7\n');
-    const r = await run(process.execPath, [TSVIRTD, '--daemon', '--config', conf, '--root', join(dir, 'root2')], { timeout: 30000 });
+    const r = await run(TSVIRTD, ['--daemon', '--config', conf, '--root', join(dir, 'root2')], { timeout: 30000 });
     assert.equal(r.status, 1);
     assert.equal(r.stderr.trim(), `tsvirtd: internal error: ${conf}: value for 'listen_tcp' parameter must be 0 or 1`);
   });

@@ -134,7 +134,7 @@ describe('tsvirtd --listen: TCP and TLS', { skip }, () => {
   test('TLS key and certificate named without a CA: refused at start naming what is missing', async () => {
     const conf = join(pki, 'half.conf');
     writeFileSync(conf, `cert_file = "${pki}/servercert.pem"\nkey_file = "${pki}/serverkey.pem"\n`);
-    const r = await run(process.execPath, [TSVIRTD, '--listen', '--config', conf, '--root', join(pki, 'root')], { timeout: 20000 });
+    const r = await run(TSVIRTD, ['--listen', '--config', conf, '--root', join(pki, 'root')], { timeout: 20000 });
     assert.equal(r.status, 1);
     assert.equal(r.stderr.trim(), 'tsvirtd: unsupported configuration: No CA certificate path set to match server key/cert');
   });

@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { projectRoot, testUser } from '../helpers/system.js';
 
 export interface RunningTsvirtd {
@@ -64,7 +64,7 @@ function canConnect(path: string): Promise<boolean> {
 /** The environment of a session instance living in `dir` (also for clients of it). */
 export function sessionEnv(dir: string): NodeJS.ProcessEnv {
   return {
-    PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
+    PATH: `${dirname(process.execPath)}:/usr/sbin:/usr/bin:/sbin:/bin`,
     XDG_RUNTIME_DIR: join(dir, 'run'),
     XDG_CONFIG_HOME: join(dir, 'config'),
     XDG_CACHE_HOME: join(dir, 'cache'),
@@ -82,7 +82,8 @@ export async function startTsvirtd(opts: TsvirtdOptions = {}): Promise<RunningTs
   const logPath = join(dir, 'tsvirtd.stderr');
   const confPath = join(dir, 'tsvirtd.conf');
   if (opts.config !== undefined) writeFileSync(confPath, opts.config);
-  const args = [TSVIRTD, ...(opts.config !== undefined ? ['--config', confPath] : []), ...(opts.args ?? [])];
+  // Run as installed: the executable itself, so its interpreter line's node flags apply.
+  const args = [...(opts.config !== undefined ? ['--config', confPath] : []), ...(opts.args ?? [])];
   let env: NodeJS.ProcessEnv;
   let ids: { uid?: number; gid?: number } = {};
   let socket: string;
@@ -91,7 +92,7 @@ export async function startTsvirtd(opts: TsvirtdOptions = {}): Promise<RunningTs
     const root = join(dir, 'root');
     mkdirSync(root, { recursive: true });
     args.push('--root', root);
-    env = { PATH: process.env.PATH, LANG: 'C' };
+    env = { PATH: `${dirname(process.execPath)}:${process.env.PATH}`, LANG: 'C' };
     socket = join(root, 'run', 'libvirt-sock');
     roSocket = join(root, 'run', 'libvirt-sock-ro');
   } else {
@@ -113,7 +114,7 @@ export async function startTsvirtd(opts: TsvirtdOptions = {}): Promise<RunningTs
   const launch = async (): Promise<void> => {
     const fd = openSync(logPath, 'a');
     if (ids.uid !== undefined) chownSync(logPath, ids.uid, ids.gid!);
-    const c = spawn(process.execPath, args, { env, stdio: ['ignore', fd, fd], cwd: dir, ...ids });
+    const c = spawn(TSVIRTD, args, { env, stdio: ['ignore', fd, fd], cwd: dir, ...ids });
     closeSync(fd);
     child = c;
     exited = new Promise((r) => c.once('exit', (code, signal) => r({ code, signal })));
