@@ -23,16 +23,13 @@ export interface LocalDriversOptions {
   log: Logger;
 }
 
-/** Routes every call to `target` but answers getURI with `uri`. */
+/**
+ * Makes this connection answer getURI with `uri`. Drivers are per-client instances, so the
+ * instance itself is given the method (a Proxy would cost every call a trap).
+ */
 function reportingURI(target: Driver, uri: string): Driver {
-  const getURI = async (): Promise<string> => uri;
-  return new Proxy(target, {
-    get(t, prop) {
-      if (prop === 'getURI') return getURI;
-      const v = Reflect.get(t, prop, t) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
-    },
-  });
+  target.getURI = async () => uri;
+  return target;
 }
 
 export class LocalDrivers {
@@ -87,21 +84,14 @@ export class LocalDrivers {
       void driver.close();
       throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.RPC, 'the daemon is shutting down');
     }
+    // Forgotten once closed (by its client or at shutdown). Set on the instance, as getURI.
     const close = driver.close.bind(driver);
-    const tracked = new Proxy(driver, {
-      get: (t, prop) => {
-        if (prop === 'close') {
-          return async () => {
-            this.open.delete(tracked);
-            await close();
-          };
-        }
-        const v = Reflect.get(t, prop, t) as unknown;
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
-      },
-    });
-    this.open.add(tracked);
-    return tracked;
+    driver.close = async () => {
+      this.open.delete(driver);
+      await close();
+    };
+    this.open.add(driver);
+    return driver;
   }
 
   /**
