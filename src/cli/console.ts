@@ -7,15 +7,19 @@ import type { Shell } from './shell.js';
 const ESCAPE = 0x1d; // Ctrl-]
 const QUIET_AFTER_EOF_MS = 1000;
 
-/** false after reporting why there is no console session. */
+/**
+ * start/create --console. On a terminal as virsh; without one, virsh refuses ("Cannot run
+ * interactive console without a controlling TTY") and so does this when the driver has no
+ * console to give, but a console that opens is joined to the pipes (scripts and tests use it).
+ * false after reporting why there is no session.
+ */
 export async function runConsole(sh: Shell, dom: Domain): Promise<boolean> {
-  if (!process.stdin.isTTY || !process.stdout.isTTY) {
-    return sh.fail('Cannot run interactive console without a controlling TTY');
-  }
+  const tty = process.stdin.isTTY === true && process.stdout.isTTY === true;
   let stream: Duplex;
   try {
     stream = await dom.openConsole(null, 0);
   } catch (e) {
+    if (!tty) return sh.fail('Cannot run interactive console without a controlling TTY');
     sh.setError(e);
     return false;
   }
@@ -24,7 +28,6 @@ export async function runConsole(sh: Shell, dom: Domain): Promise<boolean> {
   sh.printExtra('\n');
   return true;
 }
-
 
 /**
  * Copies stdin to the console and the console to stdout until Ctrl-], the console's end, or a

@@ -33,9 +33,7 @@ export function lastErrno(): number {
   return lib().koffi.errno();
 }
 
-// ---- advisory locks and listening unix sockets (the QEMU driver's state-directory lock, and
-// QEMU's monitor and console sockets, which tsvirt creates and hands to QEMU as descriptors so
-// it can connect at once instead of waiting for QEMU to create them).
+// ---- advisory locks (the QEMU driver's state-directory lock).
 
 export const LOCK_SH = 1;
 export const LOCK_EX = 2;
@@ -46,33 +44,6 @@ export const LOCK_UN = 8;
 export function flock(fd: number, operation: number): number {
   const rc = libcFunc('int flock(int fd, int operation)')(fd, operation) as number;
   return rc === 0 ? 0 : lastErrno();
-}
-
-/**
- * A listening AF_UNIX stream socket bound to `path` (close-on-exec; the caller closes it with
- * fs.closeSync). `path` must fit sockaddr_un (107 bytes); a longer one can be reached as
- * /proc/self/fd/<dirfd>/<name>. Throws a system error naming the path.
- */
-export function unixListenSocket(path: string, backlog = 16): number {
-  const AF_UNIX = 1;
-  const SOCK_STREAM_CLOEXEC = 1 | 0o2000000;
-  const name = Buffer.from(path, 'utf8');
-  if (name.length > 107) throw systemError(ErrorDomain.NONE, 36 /* ENAMETOOLONG */, `UNIX socket path '${path}' too long`);
-  const addr = Buffer.alloc(110);
-  addr.writeUInt16LE(AF_UNIX, 0);
-  name.copy(addr, 2);
-  const fd = libcFunc('int socket(int domain, int type, int protocol)')(AF_UNIX, SOCK_STREAM_CLOEXEC, 0) as number;
-  if (fd < 0) throw systemError(ErrorDomain.NONE, lastErrno(), 'Failed to create UNIX socket');
-  const fail = (what: string): never => {
-    const errno = lastErrno();
-    libcFunc('int close(int fd)')(fd);
-    throw systemError(ErrorDomain.NONE, errno, `${what} '${path}'`);
-  };
-  if ((libcFunc('int bind(int fd, const void *addr, uint32_t len)')(fd, addr, 2 + name.length + 1) as number) !== 0) {
-    fail('Failed to bind socket to');
-  }
-  if ((libcFunc('int listen(int fd, int backlog)')(fd, backlog) as number) !== 0) fail('Failed to listen on socket');
-  return fd;
 }
 
 // ---- link-layer multicast lists (SIOCADDMULTI / SIOCDELMULTI) ----

@@ -28,6 +28,8 @@ export interface DomainRuntime {
   beingDestroyed: boolean;
   /** A reboot done as power-off + reset + cont (ACPI reboot, on_poweroff='restart'). */
   fakeReboot: boolean;
+  /** That reboot's reset is under way. */
+  rebooting?: boolean;
   /** The guest panicked and the on_crash action is running. */
   crashed: boolean;
   /** The reason the next QMP STOP / RESUME gets (set by suspend/resume/start). */

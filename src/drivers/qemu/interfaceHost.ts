@@ -186,7 +186,7 @@ async function makeHostdev(ctx: InterfaceHostContext, net: InterfaceDef, p: Prep
   const hd = net.actual?.hostdev ?? net.hostdev;
   if (!hd || hd.source.type !== 'pci') throw unsupported('only PCI host devices can be used for interface type hostdev');
   const address = pciAddressString(hd.source.address);
-  const managed = net.actual?.hostdev ? hd.managed : hd.managed;
+  const managed = hd.managed;
   await prepareHostdevInterface(ctx.net, {
     address,
     guestMac: net.mac.address,

@@ -225,8 +225,13 @@ function onShutdown(state: QemuDriverState, obj: QemuDomainObj, rt: DomainRuntim
   if (obj.state === DomainState.SHUTDOWN || !obj.active) return;
   // A panic's shutdown is the on_crash handler's business.
   if (reason === 'guest-panic' || rt.crashed) return;
+  // The power-off of a fake reboot in progress is part of it.
+  if (rt.rebooting) return;
   rt.gotShutdown = true;
-  const restart = rt.fakeReboot || obj.def.onPoweroff === 'restart';
+  // A guest reboot that QEMU turned into a power-off (on_reboot='destroy') follows on_reboot,
+  // whatever on_poweroff says.
+  const guestReboot = reason === 'guest-reset';
+  const restart = !guestReboot && (rt.fakeReboot || obj.def.onPoweroff === 'restart' || obj.def.onPoweroff === 'rename-restart');
   if (!restart) {
     obj.setState(DomainState.SHUTDOWN, DomainShutdownReason.UNKNOWN);
     const detail =
@@ -250,10 +255,24 @@ function onShutdown(state: QemuDriverState, obj: QemuDomainObj, rt: DomainRuntim
  * after the guest powered off, reset the machine and run the CPUs again.
  */
 async function fakeReboot(state: QemuDriverState, obj: QemuDomainObj, rt: DomainRuntime): Promise<void> {
+  rt.rebooting = true;
   try {
     await obj.job.run('reboot', async () => {
       if (obj.runtime !== rt || !rt.qmp) throw new Error('guest unexpectedly quit');
-      await rt.qmp.execute('system_reset');
+      const qmp = rt.qmp;
+      // With on_reboot='destroy' QEMU turns every reset into a power-off; this one must reset.
+      const noReboot = obj.def.onReboot === 'destroy';
+      if (noReboot) await qmp.execute('set-action', { reboot: 'reset' });
+      // QEMU carries out the reset in its main loop after the reply; `cont` before that is
+      // refused ("Resetting the Virtual Machine is required"): wait for its RESET event.
+      let failed: unknown;
+      const reset = qmp.waitEvent('RESET', { timeoutMs: 10_000, filter: (ev) => ev.data.guest === false }).catch((e: unknown) => {
+        failed = e;
+      });
+      await qmp.execute('system_reset');
+      await reset;
+      if (failed) throw failed;
+      if (noReboot) await qmp.execute('set-action', { reboot: 'shutdown' });
       rt.runningReason = obj.state === DomainState.CRASHED ? DomainRunningReason.CRASHED : DomainRunningReason.BOOTED;
       const wasRunning = obj.state === DomainState.RUNNING;
       await rt.qmp.execute('cont');
@@ -273,6 +292,7 @@ async function fakeReboot(state: QemuDriverState, obj: QemuDomainObj, rt: Domain
     rt.proc.signal('SIGKILL');
   } finally {
     rt.fakeReboot = false;
+    rt.rebooting = false;
   }
 }
 

@@ -184,6 +184,10 @@ export async function startDomain(state: QemuDriverState, obj: QemuDomainObj, op
     for (const net of live.devices.interfaces ?? []) {
       if (net.link?.state === 'down' && net.alias) await qmp.execute('set_link', { name: net.alias, up: false });
     }
+    // on_reboot='destroy': a guest reboot powers off instead (libvirt passes -no-reboot).
+    if (live.onReboot === 'destroy' && !cmd.args.includes('-no-reboot')) {
+      await qmp.execute('set-action', { reboot: 'shutdown' });
+    }
 
     if (opts.paused) {
       obj.setState(DomainState.PAUSED, DomainPausedReason.USER);

@@ -500,7 +500,7 @@ export class QemuDriver implements Driver {
     return {
       state: obj.state,
       maxMem: def.memory,
-      memory: obj.active ? def.currentMemory : def.currentMemory,
+      memory: def.currentMemory,
       nrVirtCpu: def.vcpu.current ?? def.vcpu.count,
       cpuTime,
     };

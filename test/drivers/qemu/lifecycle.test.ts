@@ -121,6 +121,37 @@ describe('QEMU driver lifecycle (embedded, real QEMU and test guest)', { skip },
     await assert.rejects(dom.destroy(), (err: unknown) => err instanceof VirtError && err.code === ErrorNumber.OPERATION_INVALID);
   });
 
+  test("on_reboot='destroy': a reboot inside the guest stops the domain", async () => {
+    const dom = await conn.domainDefineXML(guestDomainXML({ name: 'life4', onReboot: 'destroy' }));
+    const guest = await startWithConsole(dom);
+    await guest.waitReady(90_000);
+    await guest.waitPrompt();
+    guest.stream.write('reboot -f\n');
+    await events.wait((e) => e.name === 'life4' && e.event === E.STOPPED);
+    assert.deepEqual(await dom.getState(), { state: S.SHUTOFF, reason: 1 /* shutdown */ });
+    assert.deepEqual(events.lifecycle('life4').slice(-2), [
+      [E.SHUTDOWN, 1],
+      [E.STOPPED, 0],
+    ]);
+    assertNoRuntimeLeft(root, 'life4');
+    guest.close();
+  });
+
+  test("on_poweroff='restart': a power-off inside the guest reboots it", async () => {
+    const dom = await conn.domainDefineXML(guestDomainXML({ name: 'life5', onPoweroff: 'restart' }));
+    const guest = await startWithConsole(dom);
+    await guest.waitReady(90_000);
+    await guest.waitPrompt();
+    guest.stream.write('poweroff -f\n');
+    await events.wait((e) => e.name === 'life5' && e.eventId === 1 /* REBOOT */);
+    await guest.waitReady(90_000);
+    assert.deepEqual(await dom.getState(), { state: S.RUNNING, reason: 1 });
+    // No SHUTDOWN or STOPPED went out: the domain never stopped.
+    assert.deepEqual(events.lifecycle('life5').filter(([ev]) => ev === E.SHUTDOWN || ev === E.STOPPED), []);
+    await dom.destroy();
+    guest.close();
+  });
+
   test('createXML runs a transient domain that is gone once stopped', async () => {
     const dom = await conn.domainCreateXML(guestDomainXML({ name: 'life3' }), 1 /* PAUSED */);
     assert.equal(await dom.isPersistent(), false);
