@@ -70,8 +70,9 @@ export class LocalDrivers {
       const t = this.qemuTarget(u);
       // The first qemu:/// client loads the driver's state for good (the daemon's own hold).
       await this.startQemu();
-      driver = await openInProcess(t.uri, { uri, readonly: opts.readonly });
-      if (this.opts.root) driver = reportingURI(driver, t.reported);
+      // It reports the URI the client asked for (with --root the driver opened another one;
+      // as root, /session is served by the system instance, as libvirt's).
+      driver = reportingURI(await openInProcess(t.uri, { uri, readonly: opts.readonly }), t.reported);
     } else {
       // Remote URIs have no in-process driver: NO_CONNECT, never a loop to a daemon.
       driver = await openInProcess(u, { uri, readonly: opts.readonly });
