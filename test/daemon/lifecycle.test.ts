@@ -160,3 +160,34 @@ describe('--daemon', { skip }, () => {
     assert.equal(r.stderr.trim(), `tsvirtd: internal error: ${conf}: value for 'listen_tcp' parameter must be 0 or 1`);
   });
 });
+
+describe('unix_sock_group and unix_sock_rw_perms', { skip }, () => {
+  let d: RunningTsvirtd;
+  after(async () => {
+    await d?.stop();
+  });
+
+  test("a group-owned read-write socket lets the group's members in, and only them", async () => {
+    const { testUser } = await import('../helpers/system.js');
+    const user = testUser();
+    d = await startTsvirtd({ tag: 'group', config: `unix_sock_group = "${user.name}"\nunix_sock_rw_perms = "0770"\n` });
+    const st = statSync(d.socket);
+    assert.equal(st.mode & 0o777, 0o770);
+    assert.equal(st.gid, user.gid);
+    const env = { PATH: '/usr/bin:/bin', HOME: '/tmp', LANG: 'C' };
+    const member = await run('virsh', ['-c', d.uri('test', '/default'), 'domstate', 'test'], { env, uid: user.uid, gid: user.gid });
+    assert.equal(member.stdout.trim(), 'running', member.stderr);
+    // nobody (not in the group) is refused by the kernel.
+    const outsider = await run('virsh', ['-c', d.uri('test', '/default'), 'domstate', 'test'], { env, uid: 65534, gid: 65534 });
+    assert.equal(outsider.status, 1);
+    assert.match(outsider.stderr, /Permission denied/);
+  });
+
+  test('an unknown group is refused at start, naming it', async () => {
+    const conf = join(d.dir, 'nogroup.conf');
+    writeFileSync(conf, 'unix_sock_group = "no-such-group-tsvirt"\n');
+    const r = await run(TSVIRTD, ['--config', conf, '--root', join(d.dir, 'root-nogroup')], { timeout: 20000 });
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr.trim(), "tsvirtd: internal error: Failed to find group record for name 'no-such-group-tsvirt'");
+  });
+});
