@@ -133,6 +133,8 @@ export class LocalDrivers {
         this.opts.log.info(`QEMU driver state ready (${this.defaultURI}${this.opts.root ? ` in ${this.opts.root}` : ''})`);
       } catch (err) {
         this.opts.log.error(`cannot open the QEMU driver (${this.defaultURI}): ${(err as Error).message}`);
+        // The next qemu:/// client tries again (and gets the error itself if it persists).
+        this.holderOpening = null;
       }
     })();
     return this.holderOpening;
