@@ -27,6 +27,7 @@ deps: .stamp-debs-run node_modules/.package-lock.json
 
 build: node_modules/.package-lock.json
 	npx tsc -p tsconfig.json
+	node scripts/bundleDaemon.mjs
 
 lint: node_modules/.package-lock.json
 	npx depcruise --config .dependency-cruiser.cjs src

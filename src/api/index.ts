@@ -15,7 +15,8 @@ export {
   type NetworkEventHandler,
   type NetworkEventMessage,
 } from './connection.js';
-export { driverTable, selectDriver, type DriverEntry, type DriverOpenOptions } from './driverTable.js';
+export { driverTable, selectDriver, openInProcess, type DriverEntry, type DriverOpenOptions } from './driverTable.js';
+export { daemonSocketDir, daemonSocketPath, runningDaemonSocket, RW_SOCKET_NAME, RO_SOCKET_NAME } from './daemonSocket.js';
 export * from '../drivers/constants.js';
 export type {
   DomainInfo,

@@ -8,6 +8,6 @@ export { KeepAlive, PING_FRAME, PONG_FRAME, isKeepalive } from './keepalive.js';
 export { RpcStream } from './stream.js';
 export { RpcClient, CloseReason, type RpcClientOptions, type CallOptions } from './client.js';
 export { ServerConnection, type ServerProgram, type Reply, type ClientIdentity, type ServerConnectionOptions } from './serverConnection.js';
-export { Server, type ServerOptions, type ListenOptions, type UnixListenOptions, type TlsListenOptions } from './server.js';
+export { Server, type ServerOptions, type ServerLimits, type ListenOptions, type UnixListenOptions, type TlsListenOptions } from './server.js';
 export { connectUnix, connectTcp, connectTls, connectSsh, connectCommand, sshArgs, sshRemoteCommand, pkiFiles, type PkiFiles, type SshOptions } from './transport.js';
 export { stderrLogger, silentLogger, type Logger } from './logger.js';

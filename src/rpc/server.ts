@@ -5,7 +5,6 @@
 import { lstatSync, unlinkSync, chmodSync, chownSync } from 'node:fs';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
-import * as tls from 'node:tls';
 import { ErrorDomain, ErrorNumber, fromSystemError, virtError } from '../errors/index.js';
 import { getPeerCredentials } from '../host/syscalls.js';
 import type { Logger } from './logger.js';
@@ -49,7 +48,12 @@ export interface TlsListenOptions extends ListenOptions {
   verifyClient?: boolean;
   /** Allowed client certificate subjects, '*' and '?' as wildcards (tls_allowed_dn_list). */
   allowedDNs?: string[];
+  /** A certificate revocation list (PEM) to check client certificates against (crl_file). */
+  crl?: string;
 }
+
+/** The limits SIGHUP may change: they apply to connections accepted afterwards. */
+export type ServerLimits = Pick<ServerOptions, 'maxClients' | 'maxClientRequests' | 'keepaliveInterval' | 'keepaliveCount'>;
 
 interface Listener {
   server: net.Server;
@@ -69,6 +73,11 @@ export class Server {
 
   get clients(): ReadonlySet<ServerConnection> {
     return this.conns;
+  }
+
+  /** New limits for the connections accepted from now on (tsvirtd's SIGHUP). */
+  setLimits(limits: ServerLimits): void {
+    for (const [k, v] of Object.entries(limits)) if (v !== undefined) (this.opts as unknown as Record<string, unknown>)[k] = v;
   }
 
   /**
@@ -143,13 +152,16 @@ export class Server {
     this.listeners.push({ server, unixPath: path });
   }
 
-  /** Listens on TCP (auth none: keep it on loopback). Returns the bound address (port 0 picks one). */
-  async listenTcp(host: string, port: number, opts: ListenOptions = {}): Promise<net.AddressInfo> {
+  /**
+   * Listens on TCP (auth none: keep it on loopback). Returns the bound address (port 0 picks
+   * one); host undefined means every address.
+   */
+  async listenTcp(host: string | undefined, port: number, opts: ListenOptions = {}): Promise<net.AddressInfo> {
     const server = net.createServer((sock) => {
       sock.setNoDelay(true);
       this.accept(sock, { readonly: opts.readonly, auth: opts.auth, identity: tcpIdentity(sock, 'tcp') });
     });
-    await listen(server, { host, port }, `${host}:${port}`);
+    await listen(server, { host, port }, `${host ?? '*'}:${port}`);
     this.listeners.push({ server, unixPath: null });
     return server.address() as net.AddressInfo;
   }
@@ -159,7 +171,7 @@ export class Server {
    * is sent inside TLS to say it passed (libvirt's clients wait for it); a refused client is
    * disconnected.
    */
-  async listenTls(host: string, port: number, opts: TlsListenOptions): Promise<net.AddressInfo> {
+  async listenTls(host: string | undefined, port: number, opts: TlsListenOptions): Promise<net.AddressInfo> {
     const read = (p: string, what: string) => {
       try {
         return readFileSync(p);
@@ -168,6 +180,8 @@ export class Server {
       }
     };
     const verify = opts.verifyClient ?? true;
+    // node:tls is loaded only by a daemon that listens for TLS (it costs start-up time and memory).
+    const tls = await import('node:tls');
     const server = tls.createServer(
       {
         ca: read(opts.files.cacert, 'CA certificate'),
@@ -175,6 +189,7 @@ export class Server {
         key: read(opts.files.key, 'server key'),
         requestCert: verify,
         rejectUnauthorized: verify,
+        ...(opts.crl ? { crl: read(opts.crl, 'certificate revocation list') } : {}),
       },
       (sock) => {
         sock.setNoDelay(true);
@@ -192,7 +207,7 @@ export class Server {
       },
     );
     server.on('tlsClientError', (err) => this.log.info(`TLS handshake failed: ${err.message}`));
-    await listen(server, { host, port }, `${host}:${port}`);
+    await listen(server, { host, port }, `${host ?? '*'}:${port}`);
     this.listeners.push({ server, unixPath: null });
     return server.address() as net.AddressInfo;
   }
@@ -248,7 +263,8 @@ async function removeStaleSocket(path: string): Promise<void> {
 }
 
 function tcpIdentity(sock: net.Socket, transport: 'tcp' | 'tls'): ClientIdentity {
-  const host = sock.remoteAddress ?? '';
+  // A v4 client of a dual-stack listener shows as ::ffff:a.b.c.d; name it by its v4 address.
+  const host = (sock.remoteAddress ?? '').replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
   const address = host.includes(':') ? `[${host}]:${sock.remotePort}` : `${host}:${sock.remotePort}`;
   return { transport, uid: null, gid: null, pid: null, address, x509dname: null };
 }

@@ -2,13 +2,12 @@
 // (with the one confirmation byte the server sends inside TLS after it has checked the client's
 // certificate), and ssh — a spawned `ssh … -- HOST 'sh -c …nc -U SOCKET…'` whose stdin/stdout
 // carry the protocol, the command libvirt's client builds.
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as net from 'node:net';
 import { Duplex } from 'node:stream';
-import * as tls from 'node:tls';
+import type * as tls from 'node:tls';
 import { ErrorDomain, ErrorNumber, fromSystemError, virtError, type VirtError } from '../errors/index.js';
 
 function connectFailed(err: unknown, what: string): VirtError {
@@ -91,8 +90,10 @@ export async function connectTls(host: string, port: number, opts: TlsClientOpti
   const ca = readPem(opts.files.cacert, 'CA certificate');
   const cert = readPem(opts.files.cert, 'client certificate');
   const key = readPem(opts.files.key, 'client key');
+  // Loaded on first use, as in the server.
+  const { connect, checkServerIdentity } = await import('node:tls');
   const sock = await new Promise<tls.TLSSocket>((resolve, reject) => {
-    const s = tls.connect({
+    const s = connect({
       host,
       port,
       ca,
@@ -100,7 +101,7 @@ export async function connectTls(host: string, port: number, opts: TlsClientOpti
       key,
       servername: net.isIP(host) ? undefined : host,
       rejectUnauthorized: !opts.noVerify,
-      checkServerIdentity: opts.noVerify ? () => undefined : tls.checkServerIdentity,
+      checkServerIdentity: opts.noVerify ? () => undefined : checkServerIdentity,
     });
     s.once('secureConnect', () => {
       s.removeAllListeners('error');
@@ -225,6 +226,8 @@ export function sshArgs(o: SshOptions): string[] {
  * command's stderr is kept (the last 4 KiB) for the error when it exits early.
  */
 export function connectCommand(binary: string, args: string[], env: NodeJS.ProcessEnv = process.env): Duplex {
+  // child_process is loaded by the first command transport only (a daemon's memory and start-up).
+  const { spawn } = process.getBuiltinModule('node:child_process');
   const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => {

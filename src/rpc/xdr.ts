@@ -482,19 +482,46 @@ export function struct<T>(fields: readonly Field[]): Codec<T> {
     })
     .join('\n');
   const decodeBody = `return {${fields.map((f, i) => `${JSON.stringify(f[0])}: c[${i}].decode(s)`).join(', ')}};`;
-  const make = new Function(
-    'c',
-    'missing',
-    'need',
-    'fixed',
-    `return {
-      fixed,
-      size(v) { return ${fixed >= 0 ? fixed : [String(fixedPart), ...sizeParts].join(' + ')}; },
-      encode(s, v) { ${encodeBody} },
-      decode(s) { ${fixed > 0 ? 'need(s, fixed);' : ''} ${decodeBody} },
-    };`,
-  ) as (c: Codec<any>[], missing: (n: string) => never, needFn: typeof need, fixed: number) => Codec<T>;
-  return make(codecs, missingField, need, fixed);
+  // Compiled on first use: the remote program declares some 900 structs, and a daemon uses a
+  // few dozen of them (start-up time and memory).
+  type Make = (c: Codec<any>[], missing: (n: string) => never, needFn: typeof need, fixed: number) => Codec<T>;
+  const make = (): Codec<T> =>
+    (
+      new Function(
+        'c',
+        'missing',
+        'need',
+        'fixed',
+        `return {
+          fixed,
+          size(v) { return ${fixed >= 0 ? fixed : [String(fixedPart), ...sizeParts].join(' + ')}; },
+          encode(s, v) { ${encodeBody} },
+          decode(s) { ${fixed > 0 ? 'need(s, fixed);' : ''} ${decodeBody} },
+        };`,
+      ) as Make
+    )(codecs, missingField, need, fixed);
+  const codec: Codec<T> = {
+    fixed,
+    size(v) {
+      compile();
+      return codec.size(v);
+    },
+    encode(s, v) {
+      compile();
+      codec.encode(s, v);
+    },
+    decode(s) {
+      compile();
+      return codec.decode(s);
+    },
+  };
+  const compile = (): void => {
+    const c = make();
+    codec.size = c.size;
+    codec.encode = c.encode;
+    codec.decode = c.decode;
+  };
+  return codec;
 }
 
 /** One arm of a union: the field it fills, or null for `void`. */

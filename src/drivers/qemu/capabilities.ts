@@ -92,7 +92,8 @@ export async function findQemuBinaries(searchPath: readonly string[] = defaultSe
       }
     }
   }
-  return [...found].map(([arch, path]) => ({ arch, path })).sort((a, b) => a.arch.localeCompare(b.arch));
+  // Plain code-point order: localeCompare would load ICU's collation data on every start.
+  return [...found].map(([arch, path]) => ({ arch, path })).sort((a, b) => (a.arch < b.arch ? -1 : a.arch > b.arch ? 1 : 0));
 }
 
 function defaultSearchPath(): string[] {

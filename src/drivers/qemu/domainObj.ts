@@ -51,9 +51,17 @@ export interface DomainRuntime {
   onDeviceDeleted?: (alias: string) => void;
 }
 
+/** A persistent config read at start-up whose parse waits until someone needs the definition. */
+interface PendingConfig {
+  xml: string;
+  name: string;
+  uuid: string;
+  parse(xml: string): DomainDef;
+}
+
 export class QemuDomainObj {
-  /** The running definition while active; the persistent one otherwise. */
-  def: DomainDef;
+  #def: DomainDef | undefined;
+  #pending: PendingConfig | undefined;
   /** While active and persistent: the persistent definition (what the next start uses). */
   newDef: DomainDef | null = null;
   persistent: boolean;
@@ -66,17 +74,41 @@ export class QemuDomainObj {
   /** Dropped from the list (undefined while stopped, or a transient domain that stopped). */
   removed = false;
 
-  constructor(def: DomainDef, persistent: boolean) {
-    this.def = def;
+  constructor(def: DomainDef | PendingConfig, persistent: boolean) {
+    if ('xml' in def) this.#pending = def;
+    else this.#def = def;
     this.persistent = persistent;
   }
 
+  /**
+   * A persistent domain from its config file, parsed on first use of `def` (start-up reads
+   * names and UUIDs only: a daemon with a thousand defined domains answers at once).
+   */
+  static fromConfig(pending: PendingConfig): QemuDomainObj {
+    return new QemuDomainObj(pending, true);
+  }
+
+  /** The running definition while active; the persistent one otherwise. */
+  get def(): DomainDef {
+    if (!this.#def) {
+      const p = this.#pending!;
+      this.#def = p.parse(p.xml);
+      this.#pending = undefined;
+    }
+    return this.#def;
+  }
+
+  set def(def: DomainDef) {
+    this.#def = def;
+    this.#pending = undefined;
+  }
+
   get name(): string {
-    return this.def.name;
+    return this.#def ? this.#def.name : this.#pending!.name;
   }
 
   get uuid(): string {
-    return this.def.uuid;
+    return this.#def ? this.#def.uuid : this.#pending!.uuid;
   }
 
   get active(): boolean {
@@ -84,7 +116,7 @@ export class QemuDomainObj {
   }
 
   ref(): DomainRef {
-    return { name: this.def.name, uuid: this.def.uuid, id: this.active ? this.id : -1 };
+    return { name: this.name, uuid: this.uuid, id: this.active ? this.id : -1 };
   }
 
   /** The persistent definition: newDef while running, else def. */

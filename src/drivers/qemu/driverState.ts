@@ -3,8 +3,8 @@
 // own EventBroker. It holds the domains, the capabilities, the host-access objects and the
 // on-disk lock, and on open it finds every QEMU it started before (reattach) and cleans up
 // after those that died meanwhile.
-import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readdir, readFile, readlink, rm, symlink, unlink } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFile, mkdir, readlink, rm, symlink, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DomainDef, DomainDriverDefaults } from '../../conf/domain/index.js';
 import { formatDomainXML, parseDomainXML } from '../../conf/domain/index.js';
@@ -146,34 +146,40 @@ export class QemuDriverState {
   }
 
   private async loadConfigs(): Promise<void> {
+    // Synchronous reads: a thousand small files cost a few milliseconds this way, against a
+    // thread-pool round trip each with fs/promises.
     let names: string[];
     try {
-      names = (await readdir(this.paths.config)).filter((n) => n.endsWith('.xml')).sort();
+      names = readdirSync(this.paths.config).filter((n) => n.endsWith('.xml')).sort();
     } catch {
       names = [];
     }
     let autostart = new Set<string>();
     try {
-      autostart = new Set((await readdir(this.paths.autostart)).filter((n) => n.endsWith('.xml')));
+      autostart = new Set(readdirSync(this.paths.autostart).filter((n) => n.endsWith('.xml')));
     } catch {
       // none
     }
+    const parse = (xml: string) => this.parseInactive(xml);
     for (const file of names) {
       const path = join(this.paths.config, file);
-      let def: DomainDef;
+      let obj: QemuDomainObj;
       try {
-        def = this.parseInactive(await readFile(path, 'utf8'));
+        const xml = readFileSync(path, 'utf8');
+        // A file this driver wrote starts with its name and UUID: the parse can wait until the
+        // definition is needed. Anything else is parsed (and checked) now.
+        const head = writtenConfigHead(xml);
+        obj = head ? QemuDomainObj.fromConfig({ xml, name: head.name, uuid: head.uuid, parse }) : new QemuDomainObj(parse(xml), true);
       } catch (err) {
         this.warn(err, undefined, `Failed to load config for domain from '${path}'`);
         continue;
       }
-      if (`${def.name}.xml` !== file) {
-        this.warn(new Error(`config file '${path}' holds domain '${def.name}'; skipped`));
+      if (`${obj.name}.xml` !== file) {
+        this.warn(new Error(`config file '${path}' holds domain '${obj.name}'; skipped`));
         continue;
       }
-      const obj = new QemuDomainObj(def, true);
       obj.autostart = autostart.has(file);
-      this.byUuid.set(def.uuid, obj);
+      this.byUuid.set(obj.uuid, obj);
     }
   }
 
@@ -481,4 +487,18 @@ export async function releaseDriverState(state: QemuDriverState): Promise<void> 
   const key = state.dirs.runDir;
   if (states.get(key)?.state === state) states.delete(key);
   await state.close();
+}
+
+const XML_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', apos: "'", quot: '"' };
+
+/**
+ * Name and UUID of a config as formatDomainXML writes it (`<domain …>`, then `<name>`, then
+ * `<uuid>`), or undefined for any other shape.
+ */
+function writtenConfigHead(xml: string): { name: string; uuid: string } | undefined {
+  const m = /^(?:<!--[^]*?-->\s*)?<domain\b[^>]*>\s*<name>([^<]+)<\/name>\s*<uuid>([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})<\/uuid>/.exec(xml);
+  if (!m) return undefined;
+  const name = m[1]!.replace(/&(amp|lt|gt|apos|quot);/g, (_e, n: string) => XML_ENTITIES[n]!);
+  if (/&/.test(name)) return undefined;
+  return { name, uuid: m[2]! };
 }
