@@ -198,9 +198,10 @@ describe('QoS: a guest changes its MAC (root, network namespace, test guest)', {
 
     // The live XML shows the guest's MAC next to the configured one; the inactive XML does
     // not; the status file keeps it.
-    assert.match(await a.dom.getXMLDesc(), new RegExp(`<mac address='${MAC_A}' currentAddress='52:54:00:00:00:99'/>`));
+    // (Written in the same job as the filter, just after it: polled.)
+    await until(async () => (await a.dom.getXMLDesc()).includes(`<mac address='${MAC_A}' currentAddress='52:54:00:00:00:99'/>`), 'currentAddress in the live XML', 2000);
     assert.doesNotMatch(await a.dom.getXMLDesc(2 /* INACTIVE */), /currentAddress/);
-    assert.match(statusFile(root, 'qosA'), /currentAddress='52:54:00:00:00:99'/);
+    await until(() => statusFile(root, 'qosA').includes(`currentAddress='52:54:00:00:00:99'`), 'currentAddress in the status file', 2000);
 
     // Again, with other MACs, on both guests.
     const ms2 = await changeMac(a.guest, '800::803', '52:54:00:00:00:42');
@@ -219,7 +220,7 @@ describe('QoS: a guest changes its MAC (root, network namespace, test guest)', {
     assert.ok(classPackets('1:4') >= n + 3, 'pings to B\'s new MAC counted in 1:4');
     // Back to the configured MAC: the live XML has nothing extra to show.
     await changeMac(b.guest, '800::804', MAC_B);
-    assert.match(await b.dom.getXMLDesc(), new RegExp(`<mac address='${MAC_B}'/>`));
+    await until(async () => (await b.dom.getXMLDesc()).includes(`<mac address='${MAC_B}'/>`), 'no currentAddress in the live XML', 2000);
 
     // Why the exact handle matters: this kernel refuses to delete the hash table while it
     // holds filters (Linux ≥ 4.20), and nothing changes.
@@ -324,7 +325,7 @@ describe('QoS: a guest changes its MAC (root, network namespace, test guest)', {
     await until(() => linkInfo(macvtap).flags.includes('PROMISC'), 'the macvtap to turn promiscuous', 2500);
     assert.equal((await d.guest.exec('ip link set eth0 promisc off')).status, 0);
     await until(() => !linkInfo(macvtap).flags.includes('PROMISC'), 'the macvtap to leave promiscuous mode', 2500);
-    assert.match(await d.dom.getXMLDesc(), new RegExp(`<mac address='${MAC_D}' currentAddress='52:54:00:00:00:d9'/>`));
+    await until(async () => (await d.dom.getXMLDesc()).includes(`<mac address='${MAC_D}' currentAddress='52:54:00:00:00:d9'/>`), 'currentAddress', 2000);
     await d.dom.destroy();
     assert.equal(spawnSync('ip', ['link', 'show', 'dev', macvtap]).status, 1, 'macvtap gone');
   });
