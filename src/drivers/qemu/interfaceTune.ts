@@ -149,6 +149,9 @@ export async function setLiveBandwidth(
   try {
     if (asBandwidth(next)) await state.bandwidth.setBandwidth(dev, asBandwidth(next), { swapped });
     else await state.bandwidth.clearBandwidth(dev);
+    // No limit left in the direction the device transmits: its noqueue root again (libvirt).
+    const tx = swapped ? next?.inbound : next?.outbound;
+    if (!tx?.average) await state.bandwidth.setDefaultQDisc(dev);
   } catch (err) {
     await state.bandwidth.clearBandwidth(dev).catch(() => undefined);
     if (asBandwidth(old)) await state.bandwidth.setBandwidth(dev, asBandwidth(old), { swapped }).catch(() => undefined);
@@ -156,7 +159,8 @@ export async function setLiveBandwidth(
     throw err;
   }
   if (record && dev) {
-    if (asBandwidth(next)) record.bandwidthOn = dev;
+    // What stop undoes: limits on any device; the default qdisc only on an admin's device.
+    if (asBandwidth(next) || record.opened) record.bandwidthOn = dev;
     else delete record.bandwidthOn;
   }
   if (next) net.bandwidth = next;

@@ -15,7 +15,7 @@ import { enterTestNetns, type TestNetns } from '../../helpers/netns.js';
 import { skipUnless, tempDir } from '../../helpers/system.js';
 import { destroyAll, openEmbed, startWithConsole } from './driverHarness.js';
 import { guestDomainXML } from './guestDomain.js';
-import { floorFilters, htbClasses, qdiscHandles } from './qosTc.js';
+import { floorFilters, htbClasses, qdiscHandles, rootQdisc } from './qosTc.js';
 
 const skip = skipUnless({ root: true, commands: ['qemu-system-x86_64', 'ip', 'tc', 'dnsmasq'] }) || guestSkipReason();
 
@@ -65,11 +65,15 @@ describe('interface bandwidth and floors through the QEMU driver (root, network 
   let conn: Connection;
   let guest: GuestConsole | undefined;
   let dom: Domain;
+  const adminRoot = new Map<string, string | undefined>();
 
   before(async () => {
     ns = enterTestNetns('qosbw');
     // Admin-made taps (managed='no'): they stay after the guest, so leftovers would show.
-    for (const t of ['qosadm0', 'qosadm1']) execFileSync('ip', ['tuntap', 'add', t, 'mode', 'tap']);
+    for (const t of ['qosadm0', 'qosadm1']) {
+      execFileSync('ip', ['tuntap', 'add', t, 'mode', 'tap']);
+      adminRoot.set(t, rootQdisc(t));
+    }
     conn = await openEmbed(root);
     await conn.networkCreateXML(`<network>
   <name>qosnet2</name>
@@ -151,6 +155,12 @@ describe('interface bandwidth and floors through the QEMU driver (root, network 
     });
     await dom.setInterfaceParameters('qosadm0', [{ field: 'inbound.average', type: UINT, value: 500 }], 1);
     assert.equal(rateOf('qosadm0', '1:1'), 500);
+    // Cleared: the device's root goes back to noqueue, as libvirt leaves a tap without limits.
+    await dom.setInterfaceParameters('qosadm0', [{ field: 'inbound.average', type: UINT, value: 0 }], 1);
+    assert.equal(rootQdisc('qosadm0'), 'noqueue');
+    assert.doesNotMatch(netXml(await dom.getXMLDesc(), MAC_E), /<bandwidth>/);
+    await dom.setInterfaceParameters('qosadm0', [{ field: 'inbound.average', type: UINT, value: 700 }], 1);
+    assert.equal(rateOf('qosadm0', '1:1'), 700);
   });
 
   test('hotplug: a network NIC gets its floor class and an admin\'s tap its limits; detach removes exactly those', async () => {
@@ -196,5 +206,7 @@ describe('interface bandwidth and floors through the QEMU driver (root, network 
     );
     assert.equal(rateOf(BR, '1:2'), 5000);
     assert.equal(qdiscHandles('qosadm0').includes('1:'), false, 'no htb left on qosadm0');
+    assert.equal(rootQdisc('qosadm0'), adminRoot.get('qosadm0'), 'the qdisc the tap had before the guest');
+    assert.equal(rootQdisc('qosadm1'), adminRoot.get('qosadm1'));
   });
 });

@@ -94,6 +94,11 @@ export function qdiscHandles(dev: string): string[] {
     .filter((h): h is string => !!h);
 }
 
+/** The kind of `dev`'s root qdisc ("htb", "noqueue", "pfifo_fast", …). */
+export function rootQdisc(dev: string): string | undefined {
+  return /^qdisc (\S+) \S+ root/m.exec(tc(['qdisc', 'show', 'dev', dev]))?.[1];
+}
+
 /** `tc filter del dev DEV prio 2 handle 800:: u32`: what old libvirt did on a MAC change. */
 export function deleteHashTable(dev: string): { status: number | null; stderr: string } {
   const r = spawnSync('tc', ['filter', 'del', 'dev', dev, 'prio', '2', 'handle', '800::', 'u32'], { encoding: 'utf8' });
