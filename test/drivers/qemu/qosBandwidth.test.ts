@@ -24,6 +24,7 @@ const MAC_N = '52:54:00:52:00:01';
 const MAC_E = '52:54:00:52:00:02';
 const MAC_HN = '52:54:00:52:00:03';
 const MAC_HE = '52:54:00:52:00:04';
+const MAC_HT = '52:54:00:52:00:05';
 const UINT = 2;
 
 async function until(fn: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
@@ -186,10 +187,19 @@ describe('interface bandwidth and floors through the QEMU driver (root, network 
       1,
     );
     assert.equal(rateOf('qosadm1', '1:1'), 300);
+    // A tap tsvirt makes, without limits: libvirt 9.0's noqueue root; with limits: htb.
+    await dom.attachDeviceFlags(`<interface type='ethernet'><mac address='${MAC_HT}'/><model type='virtio'/></interface>`, 1);
+    const tap = /<mac address='52:54:00:52:00:05'\/>\s*<target dev='(vnet\d+)'\/>/.exec(await dom.getXMLDesc())?.[1];
+    assert.ok(tap);
+    assert.equal(rootQdisc(tap), 'noqueue');
+    await dom.setInterfaceParameters(tap, [{ field: 'inbound.average', type: UINT, value: 125 }], 1);
+    assert.equal(rootQdisc(tap), 'htb');
+    assert.equal(rateOf(tap, '1:1'), 125);
     await until(async () => (await guest!.run('cat /sys/class/net/*/address')).includes(MAC_HE), 'both new NICs in the guest');
 
     await dom.detachDeviceFlags(`<interface type='network'><mac address='${MAC_HN}'/><source network='qosnet2'/></interface>`, 1);
     await dom.detachDeviceFlags(`<interface type='ethernet'><mac address='${MAC_HE}'/><target dev='qosadm1' managed='no'/></interface>`, 1);
+    await dom.detachDeviceFlags(`<interface type='ethernet'><mac address='${MAC_HT}'/></interface>`, 1);
     await until(() => floors().classes.length === 1 && !qdiscHandles('qosadm1').includes('1:'), 'the detached NICs\' tc state to go');
     assert.deepEqual(floors(), { classes: [['1:3', 300]], filters: [['800::803', MAC_N, '1:3']] });
     assert.equal(qdiscHandles(BR).includes('4:'), false);

@@ -7,7 +7,8 @@
 // libvirt 11.2 does (<mac … currentAddress='…'/>). A stop leaves no tc state of that guest.
 // Also: the kernel refusing to delete 800:: while it holds filters; a MAC change while no
 // driver listens, followed on reattach; an untrusted guest (no query-rx-filter on the wire, no
-// tc change: case 44, driver half); a trusted macvtap on a veth following MAC and promiscuous
+// tc change: case 44, driver half); trust inherited from the network, refused by a portgroup;
+// a trusted macvtap on a veth following MAC and promiscuous
 // mode (case 45, driver half).
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -302,6 +303,43 @@ describe('QoS: a guest changes its MAC (root, network namespace, test guest)', {
       ['1:1', '1:2'],
       'only the network\'s own classes are left',
     );
+  });
+
+  test('trust from the network: an interface without its own setting follows the network\'s yes; a portgroup\'s no wins over it', async (t) => {
+    await conn.networkCreateXML(`<network trustGuestRxFilters='yes'>
+  <name>qosnet3</name>
+  <bridge name='qosbr3'/>
+  <bandwidth><inbound average='1000' peak='5000'/></bandwidth>
+  <portgroup name='strict' trustGuestRxFilters='no'/>
+  <ip address='192.168.235.1' netmask='255.255.255.0'/>
+</network>`);
+    const nic = (mac: string, pg: string): string =>
+      `<interface type='network'><mac address='${mac}'/><source network='qosnet3'${pg}/><model type='virtio'/><bandwidth><inbound floor='100'/></bandwidth></interface>`;
+    const e = await boot('qosE', [nic('52:54:00:51:0e:01', ''), nic('52:54:00:51:0e:02', " portgroup='strict'")]);
+    await guestReady(e.guest);
+    const monE = monitorPath(root, 'qosE');
+    const filters3 = (): [string, string][] => floorFilters('qosbr3').filters.map((f) => [f.handle, f.mac]);
+    assert.deepEqual(filters3(), [
+      ['800::803', '52:54:00:51:0e:01'],
+      ['800::804', '52:54:00:51:0e:02'],
+    ]);
+    // eth0 (net0) is trusted through the network: followed.
+    const t0 = Date.now();
+    assert.equal((await e.guest.exec('ip link set eth0 address 52:54:00:00:00:e9')).status, 0);
+    await until(() => floorFilters('qosbr3').filters.some((f) => f.handle === '800::803' && f.mac === '52:54:00:00:00:e9'), 'net0\'s filter to follow', 2500);
+    t.diagnostic(`network-trusted NIC: filter followed ${Date.now() - t0} ms after the command was typed`);
+    // eth1 (net1) is in the portgroup that says no: never asked about, filter unchanged.
+    assert.equal((await e.guest.exec('ip link set eth1 address 52:54:00:00:00:ea')).status, 0);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.deepEqual(filters3(), [
+      ['800::803', '52:54:00:00:00:e9'],
+      ['800::804', '52:54:00:51:0e:02'],
+    ]);
+    const queried = traffic.flatMap((m) => (m.path === monE && m.kind === 'command' && m.command === 'query-rx-filter' ? [m.args?.name] : []));
+    assert.ok(queried.includes('net0'));
+    assert.equal(queried.includes('net1'), false, 'no query-rx-filter for the untrusted NIC');
+    await e.dom.destroy();
+    assert.deepEqual(filters3(), []);
   });
 
   test('netdev case 45: a trusted macvtap on a veth follows the guest\'s MAC and promiscuous mode (driver)', async (t) => {
