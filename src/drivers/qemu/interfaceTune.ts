@@ -1,5 +1,6 @@
 // virDomainSetInterfaceParameters / GetInterfaceParameters (virsh domiftune): an interface's
-// <bandwidth>, live (tc on its tap or macvtap) and in the persistent config. An unprivileged
+// <bandwidth>, live (tc on its tap or macvtap; a type='network' interface's floor through its
+// network port) and in the persistent config. An unprivileged
 // driver refuses live limits as libvirt's session mode does ("Network bandwidth tuning is not
 // available in session mode").
 import type { DomainDef } from '../../conf/domain/index.js';
@@ -113,10 +114,11 @@ export async function setInterfaceParameters(
 const asBandwidth = (bw: BandwidthDef | undefined) => (bw && (bw.inbound || bw.outbound) ? { inbound: bw.inbound ?? null, outbound: bw.outbound ?? null } : null);
 
 /**
- * The live half of domiftune and of update-device's bandwidth change, in libvirt's order: a type='network' interface's port first (its
- * floor is admitted or refused by the network before anything changes: OPERATION_INVALID
- * "…would overcommit…", the bridge untouched), then the limits on the host device; if those
- * fail, the device and the port get the old bandwidth back.
+ * The live half of domiftune and of update-device's bandwidth change, in libvirt's order: a
+ * type='network' interface's port first (its floor is admitted or refused by the network
+ * before anything changes: OPERATION_INVALID "…would overcommit…", the bridge untouched), then
+ * the limits on the host device; if those fail, the device and the port get the old bandwidth
+ * back. An unprivileged driver refuses, as libvirt's session mode.
  */
 export async function setLiveBandwidth(
   state: QemuDriverState,
