@@ -1,8 +1,7 @@
 // virDomainSetInterfaceParameters / GetInterfaceParameters (virsh domiftune): an interface's
 // <bandwidth>, live (tc on its tap or macvtap; a type='network' interface's floor through its
-// network port) and in the persistent config. An unprivileged
-// driver refuses live limits as libvirt's session mode does ("Network bandwidth tuning is not
-// available in session mode").
+// network port) and in the persistent config. An unprivileged driver refuses live limits as
+// libvirt's session mode does ("Network bandwidth tuning is not available in session mode").
 import type { DomainDef } from '../../conf/domain/index.js';
 import type { InterfaceDef } from '../../conf/domain/interface.js';
 import type { NetDevBandwidth as BandwidthDef, NetDevBandwidthRate } from '../../conf/netdevBandwidth.js';
