@@ -99,7 +99,11 @@ export interface ActualNetDef {
 export interface InterfaceDef extends DeviceInfo {
   type: NetType;
   trustGuestRxFilters?: boolean;
-  mac: { address: string; type?: 'generated' | 'static'; check?: boolean };
+  /**
+   * currentAddress: the MAC the guest set for itself (from QEMU's query-rx-filter), when it
+   * differs from the configured one; live and status XML only (libvirt ≥ 11.2).
+   */
+  mac: { address: string; type?: 'generated' | 'static'; check?: boolean; currentAddress?: string };
   /** The MAC was generated because the XML had none. */
   macGenerated?: boolean;
   source?: InterfaceSource;
@@ -368,6 +372,12 @@ export function parseInterface(env: DeviceParseEnv, node: XmlElement): Interface
     if (mt) def.mac.type = mt as 'generated' | 'static';
     const check = ctx.boolProp(macEl, 'check');
     if (check !== undefined) def.mac.check = check;
+    const current = ctx.live ? ctx.attr(macEl, 'currentAddress') : undefined;
+    if (current !== undefined) {
+      const cur = normalizeMacAddr(current);
+      if (!cur) throw xmlError(`unable to parse mac address '${current}'`, { element: 'interface/mac', attribute: 'currentAddress', value: current });
+      def.mac.currentAddress = cur;
+    }
   }
   if (!macGiven) {
     def.mac.address = generateMacAddrString();
@@ -592,7 +602,12 @@ export function formatInterface(w: XmlWriter, def: InterfaceDef, env: InterfaceF
     managed: hostdev?.managed ? 'yes' : undefined,
     trustGuestRxFilters: yesNo(def.trustGuestRxFilters),
   });
-  w.empty('mac', { address: def.mac.address, type: def.mac.type, check: yesNo(def.mac.check) });
+  w.empty('mac', {
+    address: def.mac.address,
+    type: def.mac.type,
+    check: yesNo(def.mac.check),
+    currentAddress: env.inactive || env.migratable ? undefined : def.mac.currentAddress,
+  });
   if (publicActual) {
     formatActualContents(w, def, env, false);
   } else {

@@ -1093,16 +1093,20 @@ export class NetworkDriverState {
 
   /**
    * The guest changed its MAC (NIC_RX_FILTER_CHANGED with trusted filters): the floor filter of
-   * the port follows it (spec §3.4). Returns false when the port has no floor (nothing to do).
+   * the port follows it (spec §3.4). `previousMac` is the MAC the filter matches now (after an
+   * earlier change it is no longer the port's own); it is put back if adding the new filter
+   * fails. Returns false when the port has no floor (nothing to do).
    */
-  async updatePortMac(network: string, portUUID: string, mac: string): Promise<boolean> {
+  async updatePortMac(network: string, portUUID: string, mac: string, previousMac?: string): Promise<boolean> {
     return this.queue.run(async () => {
       const obj = this.activeByName(network);
       const port = this.portOf(obj, portUUID);
       const m = normalizeMacAddr(mac);
       if (!m) throw virtError(ErrorNumber.INVALID_MAC, NET, mac, { value: mac });
+      const prev = previousMac === undefined ? port.mac : normalizeMacAddr(previousMac);
+      if (!prev) throw virtError(ErrorNumber.INVALID_MAC, NET, previousMac!, { value: previousMac });
       if (!port.classID || port.classID <= 2 || (port.plug.type !== 'network' && port.plug.type !== 'bridge')) return false;
-      await this.host.bandwidth.updateFloorFilter(port.plug.bridge, m, port.classID, { previousMac: port.mac });
+      await this.host.bandwidth.updateFloorFilter(port.plug.bridge, m, port.classID, { previousMac: prev });
       return true;
     });
   }

@@ -22,6 +22,7 @@ import type { DomainRuntime, QemuDomainObj } from './domainObj.js';
 import type { QemuDriverState } from './driverState.js';
 import { activateInterface, prepareInterface, releaseInterface, type NetHostRecord } from './interfaceHost.js';
 import type { QmpClient } from './qmp.js';
+import { setLiveBandwidth } from './interfaceTune.js';
 import { saveStatus } from './runtimeStatus.js';
 
 const Q = ErrorDomain.QEMU;
@@ -383,7 +384,7 @@ function updateInDef(def: DomainDef, dev: Extract<DomainDeviceDef, { kind: 'inte
 }
 
 async function updateLive(state: QemuDriverState, obj: QemuDomainObj, dev: Extract<DomainDeviceDef, { kind: 'interface' | 'disk' }>): Promise<void> {
-  const { rt, qmp } = running(obj);
+  const { qmp } = running(obj);
   const live = obj.def;
   if (dev.kind === 'disk') {
     const i = findDisk(live, dev.def);
@@ -416,18 +417,10 @@ async function updateLive(state: QemuDriverState, obj: QemuDomainObj, dev: Extra
   }
   const bwJson = (x: InterfaceDef['bandwidth']): string => JSON.stringify(x ?? null, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
   if (bwJson(old.bandwidth) !== bwJson(want.bandwidth)) {
-    const record = rt.net.find((r) => r.alias === old.alias);
-    const dev2 = record?.created?.name ?? record?.opened;
-    if (!dev2) throw virtError(ErrorNumber.OPERATION_UNSUPPORTED, Q, `cannot change bandwidth of interface type '${old.type}'`);
-    const swapped = record?.type !== 'direct';
-    if (want.bandwidth && (want.bandwidth.inbound || want.bandwidth.outbound)) {
-      await state.bandwidth.setBandwidth(dev2, { inbound: want.bandwidth.inbound ?? null, outbound: want.bandwidth.outbound ?? null }, { swapped });
-      record!.bandwidthOn = dev2;
-    } else {
-      await state.bandwidth.clearBandwidth(dev2);
-      delete record!.bandwidthOn;
+    const t = old.type === 'network' && old.actual ? old.actual.type : old.type;
+    if (!['ethernet', 'bridge', 'network', 'direct'].includes(t)) {
+      throw virtError(ErrorNumber.OPERATION_UNSUPPORTED, Q, `cannot change bandwidth of interface type '${old.type}'`);
     }
-    old.bandwidth = want.bandwidth;
-    if (!old.bandwidth) delete old.bandwidth;
+    await setLiveBandwidth(state, obj, old, want.bandwidth, !!want.bandwidth?.inbound?.floor);
   }
 }

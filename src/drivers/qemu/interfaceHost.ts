@@ -268,7 +268,14 @@ async function makeMacvtap(ctx: InterfaceHostContext, net: InterfaceDef, p: Prep
   await applyBandwidth(ctx, net, p, p.ifname!, false);
 }
 
+/**
+ * tc on the guest's host device, in libvirt 9.0's order: the noqueue root qdisc (a privileged
+ * driver does this for every tap and macvtap; tc refusing is only a warning), then the limits
+ * of <bandwidth>. An admin's device (managed='no') gets its default qdisc back at stop, which
+ * libvirt leaves as noqueue.
+ */
 async function applyBandwidth(ctx: InterfaceHostContext, net: InterfaceDef, p: PreparedInterface, dev: string, swapped: boolean): Promise<void> {
+  if ((await ctx.bandwidth.setDefaultQDisc(dev)) && p.record.opened) p.record.bandwidthOn = dev;
   const bw = toBandwidth(net);
   if (!bw) return;
   p.record.bandwidthOn = dev;

@@ -1,7 +1,7 @@
 // virDomainSetInterfaceParameters / GetInterfaceParameters (virsh domiftune): an interface's
-// <bandwidth>, live (tc on its tap or macvtap) and in the persistent config. An unprivileged
-// driver refuses live limits as libvirt's session mode does ("Network bandwidth tuning is not
-// available in session mode").
+// <bandwidth>, live (tc on its tap or macvtap; a type='network' interface's floor through its
+// network port) and in the persistent config. An unprivileged driver refuses live limits as
+// libvirt's session mode does ("Network bandwidth tuning is not available in session mode").
 import type { DomainDef } from '../../conf/domain/index.js';
 import type { InterfaceDef } from '../../conf/domain/interface.js';
 import type { NetDevBandwidth as BandwidthDef, NetDevBandwidthRate } from '../../conf/netdevBandwidth.js';
@@ -13,6 +13,7 @@ import { checkFlags } from '../flags.js';
 import type { QemuDomainObj } from './domainObj.js';
 import type { QemuDriverState } from './driverState.js';
 import { saveStatus } from './runtimeStatus.js';
+import type { NetworkPort } from '../network/index.js';
 
 const Q = ErrorDomain.QEMU;
 const { LIVE, CONFIG } = DomainModificationImpact;
@@ -93,22 +94,8 @@ export async function setInterfaceParameters(
       }
     }
     const merged = (cur: BandwidthDef | undefined): BandwidthDef | undefined => mergeBandwidth(cur, params);
-    if (liveNet) {
-      const next = merged(liveNet.bandwidth);
-      const rt = obj.runtime!;
-      const record = rt.net.find((r) => (r.alias ? r.alias === liveNet.alias : r.mac === liveNet.mac.address));
-      const dev = record?.created?.name ?? record?.opened ?? liveNet.target?.dev;
-      const swapped = actualType(liveNet) !== 'direct' && !(record?.opened && /^macvtap/.test(record.opened));
-      if (next && (next.inbound || next.outbound)) {
-        await state.bandwidth.setBandwidth(dev, { inbound: next.inbound ?? null, outbound: next.outbound ?? null }, { swapped });
-        if (record && dev) record.bandwidthOn = dev;
-      } else {
-        await state.bandwidth.clearBandwidth(dev);
-        if (record) delete record.bandwidthOn;
-      }
-      if (next) liveNet.bandwidth = next;
-      else delete liveNet.bandwidth;
-    }
+    const floorGiven = params.some((p) => p.field === 'inbound.floor' && Number(p.value) !== 0);
+    if (liveNet) await setLiveBandwidth(state, obj, liveNet, merged(liveNet.bandwidth), floorGiven);
     if (configNet && config) {
       const next = merged(configNet.bandwidth);
       const copy = structuredClone(config);
@@ -121,6 +108,70 @@ export async function setInterfaceParameters(
     }
     if (obj.active) await saveStatus(state, obj);
   });
+}
+
+const asBandwidth = (bw: BandwidthDef | undefined) => (bw && (bw.inbound || bw.outbound) ? { inbound: bw.inbound ?? null, outbound: bw.outbound ?? null } : null);
+
+/**
+ * The live half of domiftune and of update-device's bandwidth change, in libvirt's order: a
+ * type='network' interface's port first (its floor is admitted or refused by the network
+ * before anything changes: OPERATION_INVALID "…would overcommit…", the bridge untouched), then
+ * the limits on the host device; if those fail, the device and the port get the old bandwidth
+ * back. An unprivileged driver refuses, as libvirt's session mode.
+ */
+export async function setLiveBandwidth(
+  state: QemuDriverState,
+  obj: QemuDomainObj,
+  net: InterfaceDef,
+  next: BandwidthDef | undefined,
+  floorGiven: boolean,
+): Promise<void> {
+  if (!state.bandwidth.privileged) {
+    throw virtError(ErrorNumber.OPERATION_UNSUPPORTED, ErrorDomain.NONE, 'Network bandwidth tuning is not available in session mode');
+  }
+  const isNetwork = net.type === 'network';
+  if (!isNetwork && floorGiven) {
+    throw virtError(
+      ErrorNumber.OPERATION_UNSUPPORTED,
+      Q,
+      `Invalid use of 'floor' on interface with MAC address ${net.mac.address} - 'floor' is only supported for interface type 'network' with forward type 'nat', 'route', 'open' or none`,
+      { value: net.mac.address },
+    );
+  }
+  const rt = obj.runtime!;
+  const record = rt.net.find((r) => (r.alias ? r.alias === net.alias : r.mac === net.mac.address));
+  const dev = record?.created?.name ?? record?.opened ?? net.target?.dev;
+  const swapped = actualType(net) !== 'direct' && !(record?.opened && /^macvtap/.test(record.opened));
+  const old = net.bandwidth;
+
+  const portRef = isNetwork && net.source?.network && net.source.portid ? { network: net.source.network, uuid: net.source.portid } : undefined;
+  let port: NetworkPort | undefined;
+  if (portRef) port = await state.networks().updatePortBandwidth(portRef.network, portRef.uuid, next);
+  try {
+    if (asBandwidth(next)) await state.bandwidth.setBandwidth(dev, asBandwidth(next), { swapped });
+    else await state.bandwidth.clearBandwidth(dev);
+    // No limit left in the direction the device transmits: its noqueue root again (libvirt).
+    const tx = swapped ? next?.inbound : next?.outbound;
+    if (!tx?.average) await state.bandwidth.setDefaultQDisc(dev);
+  } catch (err) {
+    await state.bandwidth.clearBandwidth(dev).catch(() => undefined);
+    if (asBandwidth(old)) await state.bandwidth.setBandwidth(dev, asBandwidth(old), { swapped }).catch(() => undefined);
+    if (portRef) await state.networks().updatePortBandwidth(portRef.network, portRef.uuid, old).catch((e: unknown) => state.warn(e, obj));
+    throw err;
+  }
+  if (record && dev) {
+    // What stop undoes: limits on any device; the default qdisc only on an admin's device.
+    if (asBandwidth(next) || record.opened) record.bandwidthOn = dev;
+    else delete record.bandwidthOn;
+  }
+  if (next) net.bandwidth = next;
+  else delete net.bandwidth;
+  if (port && net.actual) {
+    if (port.bandwidth) net.actual.bandwidth = structuredClone(port.bandwidth);
+    else delete net.actual.bandwidth;
+    if (port.classID) net.actual.classId = port.classID;
+    else delete net.actual.classId;
+  }
 }
 
 /**

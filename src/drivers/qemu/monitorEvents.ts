@@ -1,6 +1,7 @@
 // What QEMU tells the driver, turned into domain state and libvirt events (libvirt's
 // qemuProcessHandle* callbacks): SHUTDOWN, STOP, RESUME, RESET, GUEST_PANICKED, DEVICE_DELETED,
-// RTC_CHANGE, WATCHDOG, BALLOON_CHANGE, SUSPEND/WAKEUP, block I/O errors, tray moves; and
+// RTC_CHANGE, WATCHDOG, BALLOON_CHANGE, SUSPEND/WAKEUP, block I/O errors, tray moves,
+// NIC_RX_FILTER_CHANGED (rxFilterChange.ts); and
 // QEMU's exit, seen at once (our child's exit, or the monitor's hangup plus a pidfd).
 import {
   DomainCrashedReason,
@@ -25,6 +26,7 @@ import type { QemuDriverState } from './driverState.js';
 import { stopDomain } from './processStop.js';
 import type { QmpEvent } from './qmp.js';
 import { saveStatus } from './runtimeStatus.js';
+import { onNicRxFilterChanged } from './rxFilterChange.js';
 
 /** qemuDomainPausedReasonToSuspendedEvent */
 export function suspendedDetail(reason: number): number {
@@ -201,6 +203,12 @@ function handleEvent(state: QemuDriverState, obj: QemuDomainObj, rt: DomainRunti
       if (action === 1) rt.pausedReason = DomainPausedReason.IOERROR;
       state.emit({ eventId: DomainEventID.IO_ERROR, dom: obj.ref(), srcPath, devAlias, action });
       state.emit({ eventId: DomainEventID.IO_ERROR_REASON, dom: obj.ref(), srcPath, devAlias, action, reason });
+      return;
+    }
+    case 'NIC_RX_FILTER_CHANGED': {
+      // data.name is the NIC's id (its alias); data.path its QOM path.
+      const alias = typeof d.name === 'string' ? d.name : undefined;
+      if (alias) onNicRxFilterChanged(state, obj, rt, alias);
       return;
     }
     case 'DEVICE_TRAY_MOVED': {

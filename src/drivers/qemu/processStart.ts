@@ -31,6 +31,7 @@ import { watchRuntime } from './monitorEvents.js';
 import { QemuProcess, qemuStartError } from './qemuProcess.js';
 import { QmpClient } from './qmp.js';
 import { saveStatus } from './runtimeStatus.js';
+import { refreshRxFilters } from './rxFilterChange.js';
 
 export interface StartOptions {
   /** VIR_DOMAIN_START_PAUSED: leave the CPUs stopped. */
@@ -181,6 +182,8 @@ export async function startDomain(state: QemuDriverState, obj: QemuDomainObj, op
 
     // While paused: what must happen before the guest runs.
     for (const r of rt.net) await activateInterface(ictx, r);
+    // The host side of trusted NICs starts out following the guest (libvirt's RefreshState).
+    await refreshRxFilters(state, obj, rt);
     for (const net of live.devices.interfaces ?? []) {
       if (net.link?.state === 'down' && net.alias) await qmp.execute('set_link', { name: net.alias, up: false });
     }

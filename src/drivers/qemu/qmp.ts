@@ -59,6 +59,36 @@ interface Pending {
   timer: NodeJS.Timeout | undefined;
 }
 
+/**
+ * One message of real monitor traffic: a command as a client sends it, or an event as it
+ * arrives; `path` is the monitor socket (one per domain).
+ */
+export type QmpTraffic =
+  | { path: string; kind: 'command'; command: string; args: Record<string, unknown> | undefined }
+  | { path: string; kind: 'event'; event: string; data: Record<string, unknown> };
+
+const trafficObservers = new Set<(m: QmpTraffic) => void>();
+
+/**
+ * Calls `fn` for every command any QMP client of this process sends and every event it
+ * receives, as they cross the socket (tests check what the driver really asked QEMU, e.g.
+ * that no query-rx-filter went out). Returns the function that stops observing.
+ */
+export function observeQmpTraffic(fn: (m: QmpTraffic) => void): () => void {
+  trafficObservers.add(fn);
+  return () => trafficObservers.delete(fn);
+}
+
+function notifyObservers(m: QmpTraffic): void {
+  for (const observe of trafficObservers) {
+    try {
+      observe(m);
+    } catch {
+      // an observer's failure is not the monitor's
+    }
+  }
+}
+
 // One reply line of query-qmp-schema is about 0.5 MB on QEMU 7.2; anything past this is not QMP.
 const MAX_LINE = 64 * 1024 * 1024;
 
@@ -122,6 +152,7 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
     if (args !== undefined) msg.arguments = args;
     msg.id = id;
     const line = `${JSON.stringify(msg)}\r\n`;
+    if (trafficObservers.size) notifyObservers({ path: this.path, kind: 'command', command, args });
     return new Promise<T>((resolve, reject) => {
       const timeoutMs = opts.timeoutMs ?? this.commandTimeoutMs;
       const p: Pending = { command, resolve: resolve as (v: unknown) => void, reject, timer: undefined };
@@ -246,9 +277,11 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
     const m = msg as Record<string, unknown>;
     if (typeof m.event === 'string') {
       const ts = (m.timestamp ?? {}) as { seconds?: number; microseconds?: number };
+      const data = (m.data ?? {}) as Record<string, unknown>;
+      if (trafficObservers.size) notifyObservers({ path: this.path, kind: 'event', event: m.event, data });
       this.emit('event', {
         event: m.event,
-        data: (m.data ?? {}) as Record<string, unknown>,
+        data,
         timestamp: { seconds: ts.seconds ?? 0, microseconds: ts.microseconds ?? 0 },
       });
       return;

@@ -21,6 +21,7 @@ import { stopDomain } from './processStop.js';
 import { QemuProcess } from './qemuProcess.js';
 import { QmpClient } from './qmp.js';
 import { saveStatus } from './runtimeStatus.js';
+import { refreshRxFilters } from './rxFilterChange.js';
 import { parseDomainStatus } from './statusFile.js';
 
 /** Reattaches every domain that has a status file. */
@@ -126,6 +127,14 @@ async function reconnectOne(state: QemuDriverState, path: string): Promise<void>
   } catch (err) {
     state.warn(err, target, 'query-status after reconnect');
   }
+  // NIC_RX_FILTER_CHANGED sent while no one listened is lost, and QEMU sends no more until
+  // asked: sync every trusted NIC once (floor filters re-added even if they look current).
+  await target.job
+    .run('reconnect rx-filters', async () => {
+      if (target.runtime !== rt || !target.active) return;
+      if (await refreshRxFilters(state, target, rt, { force: true })) await saveStatus(state, target);
+    })
+    .catch((err: unknown) => state.warn(err, target, 'rx-filter sync after reconnect'));
 }
 
 /**

@@ -253,6 +253,11 @@ describe('guest interfaces (root, network namespace, test guest)', { skip }, () 
     assert.equal(report.iftune.code, ErrorNumber.OPERATION_UNSUPPORTED);
     assert.equal(report.iftune.message, 'Operation not supported: Network bandwidth tuning is not available in session mode');
     assert.ok(report.iftuneGet.every((p: { value: number }) => p.value === 0));
+    assert.deepEqual(report.bandwidthStart, {
+      code: ErrorNumber.OPERATION_UNSUPPORTED,
+      message: 'Operation not supported: Network bandwidth tuning is not available in session mode',
+      active: false,
+    });
     // While QEMU holds it: the same tap, nothing about it changed.
     assert.deepEqual(shape(link('mytap0')), before);
     assert.equal(execFileSync('tc', ['qdisc', 'show', 'dev', 'mytap0']).toString().includes('htb'), false);

@@ -31,6 +31,21 @@ if (tap) {
     } catch (err) {
       report.managedStart = err instanceof VirtError ? { code: err.code, message: err.message } : String(err);
     }
+    // Nor can a limit be set on the user's own tap (spec case 36): refused, nothing started.
+    const limited = await conn.domainDefineXML(
+      guestDomainXML({
+        name: 'seed-bw',
+        interfaces: [
+          `<interface type='ethernet'><mac address='${mac}'/><target dev='${tap}' managed='no'/><model type='virtio'/><bandwidth><inbound average='100'/></bandwidth></interface>`,
+        ],
+      }),
+    );
+    try {
+      await limited.create();
+      report.bandwidthStart = 'started';
+    } catch (err) {
+      report.bandwidthStart = err instanceof VirtError ? { code: err.code, message: err.message, active: await limited.isActive() } : String(err);
+    }
     await dom.createWithFlags(1);
     const guest = new GuestConsole(await dom.openConsole());
     await dom.resume();
@@ -60,6 +75,7 @@ if (tap) {
     await dom.destroy();
     await dom.undefine();
     await managed.undefine();
+    await limited.undefine();
     process.stdout.write('STOPPED\n');
   } catch (err) {
     process.stdout.write(`FAILED ${err instanceof Error ? err.stack : String(err)}\n`);
