@@ -20,6 +20,7 @@ import {
   DomainShutoffReason,
   DomainState,
 } from '../constants.js';
+import { coreDumpToAutoDumpPath } from './coreDump.js';
 import type { DomainRuntime, QemuDomainObj } from './domainObj.js';
 import type { QemuDriverState } from './driverState.js';
 import { stopDomain } from './processStop.js';
@@ -223,15 +224,16 @@ function diskSourceOf(obj: QemuDomainObj, alias: string): string {
 /** qemuProcessHandleShutdown */
 function onShutdown(state: QemuDriverState, obj: QemuDomainObj, rt: DomainRuntime, guest: boolean | undefined, reason: string): void {
   if (obj.state === DomainState.SHUTDOWN || !obj.active) return;
-  // A panic's shutdown is the on_crash handler's business.
-  if (reason === 'guest-panic' || rt.crashed) return;
+  // QEMU runs with -no-shutdown, so a panic pauses it; should one still power it off, that is
+  // the on_crash handler's business.
+  if (reason === 'guest-panic') return;
   // The power-off of a fake reboot in progress is part of it.
   if (rt.rebooting) return;
   rt.gotShutdown = true;
-  // A guest reboot that QEMU turned into a power-off (on_reboot='destroy') follows on_reboot,
-  // whatever on_poweroff says.
-  const guestReboot = reason === 'guest-reset';
-  const restart = !guestReboot && (rt.fakeReboot || obj.def.onPoweroff === 'restart' || obj.def.onPoweroff === 'rename-restart');
+  // A guest that powers off with on_poweroff='restart' (or during a fake reboot) is reset and
+  // run again, without a SHUTDOWN event. (on_reboot='destroy' with on_poweroff='restart' is
+  // refused at define, so a guest reboot turned power-off never comes here to loop.)
+  const restart = rt.fakeReboot || obj.def.onPoweroff === 'restart';
   if (!restart) {
     obj.setState(DomainState.SHUTDOWN, DomainShutdownReason.UNKNOWN);
     const detail =
@@ -242,8 +244,9 @@ function onShutdown(state: QemuDriverState, obj: QemuDomainObj, rt: DomainRuntim
           : DomainEventShutdownDetailType.FINISHED;
     state.lifecycle(obj, DomainEventType.SHUTDOWN, detail);
     void saveStatus(state, obj);
-    // -no-shutdown keeps QEMU alive after the guest powered off: end it now.
-    rt.proc.signal('SIGTERM');
+    // -no-shutdown keeps QEMU alive after the guest powered off: end it now (unless a destroy
+    // is already doing so).
+    if (!rt.beingDestroyed) rt.proc.signal('SIGTERM');
     return;
   }
   rt.fakeReboot = true;
@@ -296,7 +299,12 @@ async function fakeReboot(state: QemuDriverState, obj: QemuDomainObj, rt: Domain
   }
 }
 
-/** processGuestPanicEvent: crashed state, then the on_crash action. */
+/**
+ * processGuestPanicEvent: crashed state (CRASHED/PANICKED), then the on_crash action: destroy
+ * (stopped as crashed), restart (reset and run, running/crashed), preserve (left crashed and
+ * paused), and the coredump variants, which first dump the guest's memory to the automatic dump
+ * directory (a failed dump leaves the guest crashed, as libvirt).
+ */
 function onPanic(state: QemuDriverState, obj: QemuDomainObj, rt: DomainRuntime): void {
   if (rt.crashed || !obj.active) return;
   rt.crashed = true;
@@ -305,11 +313,28 @@ function onPanic(state: QemuDriverState, obj: QemuDomainObj, rt: DomainRuntime):
   void saveStatus(state, obj);
   const action = obj.def.onCrash;
   if (action === 'preserve') return;
-  if (action === 'restart' || action === 'rename-restart' || action === 'coredump-restart') {
-    rt.fakeReboot = true;
-    void fakeReboot(state, obj, rt);
-    return;
-  }
-  // destroy and coredump-destroy (no dump support): the exit handler stops it as crashed.
-  rt.proc.signal('SIGKILL');
+  const restart = action === 'restart' || action === 'rename-restart' || action === 'coredump-restart';
+  const carryOut = (): void => {
+    if (obj.runtime !== rt) return;
+    if (restart) {
+      rt.fakeReboot = true;
+      void fakeReboot(state, obj, rt);
+    } else {
+      // the exit handler stops it as crashed (STOPPED/CRASHED)
+      rt.proc.signal('SIGKILL');
+    }
+  };
+  if (action !== 'coredump-destroy' && action !== 'coredump-restart') return carryOut();
+  void obj.job
+    .run('dump', async () => {
+      if (obj.runtime !== rt || !rt.qmp) return false;
+      await coreDumpToAutoDumpPath(state, obj, rt.qmp);
+      return true;
+    })
+    .then(
+      (dumped) => {
+        if (dumped) carryOut();
+      },
+      (err: unknown) => state.warn(err, obj, `on_crash '${action}'`),
+    );
 }
