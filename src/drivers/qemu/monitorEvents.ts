@@ -206,6 +206,12 @@ function handleEvent(state: QemuDriverState, obj: QemuDomainObj, rt: DomainRunti
     }
     case 'DEVICE_TRAY_MOVED': {
       const devAlias = String(d.id || d.device || '');
+      // qemuProcessHandleTrayChange: the live XML shows an open tray (and a media change waits for it)
+      const disk = (obj.def.devices.disks ?? []).find((k) => k.alias === devAlias);
+      if (disk) {
+        disk.target.tray = d['tray-open'] === true ? 'open' : 'closed';
+        void saveStatus(state, obj);
+      }
       state.emit({ eventId: DomainEventID.TRAY_CHANGE, dom: obj.ref(), devAlias, reason: d['tray-open'] === true ? 0 : 1 });
       return;
     }
