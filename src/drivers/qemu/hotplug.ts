@@ -23,6 +23,7 @@ import type { QemuDriverState } from './driverState.js';
 import { activateInterface, prepareInterface, releaseInterface, type NetHostRecord } from './interfaceHost.js';
 import type { QmpClient } from './qmp.js';
 import { saveStatus } from './runtimeStatus.js';
+import { closeVhostFds, openVhostNet } from './vhostNet.js';
 
 const Q = ErrorDomain.QEMU;
 const { LIVE, CONFIG, FORCE } = DomainDeviceModifyFlags;
@@ -161,6 +162,24 @@ async function attachInterfaceLive(
       netdev.type = 'tap';
       if (fdNames.length === 1) netdev.fd = fdNames[0];
       else netdev.fds = fdNames.join(':');
+      // vhost-net as at start (KVM guests, virtio models)
+      const vhostNames: string[] = [];
+      const vhostFds = openVhostNet(obj.def, net, (e) => state.warn(e, obj));
+      try {
+        for (const [i, fd] of vhostFds.entries()) {
+          const name = `vhostfd-${alias}${i}`;
+          await qmp.execute('getfd', { fdname: name }, { fds: [fd] });
+          fdNames.push(name);
+          vhostNames.push(name);
+        }
+      } finally {
+        closeVhostFds(vhostFds);
+      }
+      if (vhostNames.length) {
+        netdev.vhost = true;
+        if (vhostNames.length === 1) netdev.vhostfd = vhostNames[0];
+        else netdev.vhostfds = vhostNames.join(':');
+      }
     } else if (prepared.record.hostdev) {
       // No backend: the VF itself goes to the guest (vfio-pci).
     } else if (net.type === 'user') {

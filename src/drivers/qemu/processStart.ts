@@ -31,6 +31,7 @@ import type { DomainRuntime, QemuDomainObj } from './domainObj.js';
 import type { QemuDriverState } from './driverState.js';
 import { activateInterface, prepareInterface, releaseInterface, type PreparedInterface } from './interfaceHost.js';
 import { watchRuntime } from './monitorEvents.js';
+import { closeVhostFds, openVhostNet } from './vhostNet.js';
 import { QemuProcess, qemuStartError } from './qemuProcess.js';
 import { QmpClient } from './qmp.js';
 import { saveStatus } from './runtimeStatus.js';
@@ -101,6 +102,7 @@ export async function startDomain(state: QemuDriverState, obj: QemuDomainObj, op
   let qmp: QmpClient | undefined;
   let rt: DomainRuntime | undefined;
   let monitorFd: number | undefined;
+  const vhostOpened: number[] = [];
 
   obj.def = live;
   obj.newDef = obj.persistent ? persistentDef : null;
@@ -121,20 +123,26 @@ export async function startDomain(state: QemuDriverState, obj: QemuDomainObj, op
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true, mode: 0o700 });
 
-    // Host side of each interface, in order; QEMU sees their descriptors from 3 on.
+    // Host side of each interface, in order; QEMU sees their descriptors from 3 on: the tap
+    // fds, then the vhost-net fds of the same interface.
     const netFds = new Map<string, number[]>();
+    const vhostFds = new Map<string, number[]>();
     const spawnFds = new Map<number, number>();
     let nextFd = 3;
+    const pass = (fds: readonly number[]): number[] =>
+      fds.map((fd) => {
+        const n = nextFd++;
+        spawnFds.set(n, fd);
+        return n;
+      });
     for (const net of live.devices.interfaces ?? []) {
       const p = await prepareInterface(ictx, net, live);
       prepared.push(p);
       if (p.tapfds.length > 0 && net.alias) {
-        const numbers = p.tapfds.map((fd) => {
-          const n = nextFd++;
-          spawnFds.set(n, fd);
-          return n;
-        });
-        netFds.set(net.alias, numbers);
+        netFds.set(net.alias, pass(p.tapfds));
+        const vh = openVhostNet(live, net, (e) => state.warn(e, obj));
+        vhostOpened.push(...vh);
+        if (vh.length) vhostFds.set(net.alias, pass(vh));
       }
     }
 
@@ -157,6 +165,7 @@ export async function startDomain(state: QemuDriverState, obj: QemuDomainObj, op
       libDir: state.paths.lib,
       logDir: state.paths.log,
       netFds,
+      vhostFds,
     };
     const cmd = buildQemuCommandLine(live, ctx);
     // The block nodes the command line gave each disk (libvirt-N-…, the last disk N = 1).
@@ -172,6 +181,7 @@ export async function startDomain(state: QemuDriverState, obj: QemuDomainObj, op
       // QEMU has its copies now (or never will): ours would keep a failed start's taps alive,
       // and a QEMU that dies must take the monitor's listening socket with it.
       for (const p of prepared) closeTapFds({ fds: p.tapfds });
+      closeVhostFds(vhostOpened.splice(0));
       closeSync(monitorFd);
       monitorFd = undefined;
     }
@@ -209,7 +219,7 @@ export async function startDomain(state: QemuDriverState, obj: QemuDomainObj, op
       qmp = await QmpClient.connect(monitorPath, { vmName: live.name, signal: exited.signal, timeoutMs: 30_000 });
     } catch (err) {
       // A QEMU that fails to start may still be on its way out when the connect gives up.
-      if (await proc.waitExit(1000)) throw qemuStartError(live.name, await proc.readLog(), false);
+      if (await proc.waitExit(1000)) throw qemuStartError(live.name, await proc.readLog(), 'startup');
       throw err;
     }
     rt.qmp = qmp;
@@ -247,10 +257,11 @@ export async function startDomain(state: QemuDriverState, obj: QemuDomainObj, op
     void saveStatus(state, obj);
   } catch (err) {
     if (monitorFd !== undefined) closeSync(monitorFd);
+    closeVhostFds(vhostOpened);
     // QEMU died under a monitor command: its own words explain why.
     const died = proc !== undefined && qmp !== undefined && (qmp.closed || !proc.running) && (await proc.waitExit(1000));
     await undoStart(state, obj, { persistentDef, prepared, proc, qmp, rt, dir });
-    if (died) throw qemuStartError(live.name, await proc!.readLog(), true);
+    if (died) throw qemuStartError(live.name, await proc!.readLog(), 'startup');
     if (err instanceof VirtError) throw err;
     throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.QEMU, `failed to start domain '${live.name}': ${String(err)}`, undefined, { cause: err });
   }
