@@ -283,13 +283,12 @@ async function fakeReboot(state: QemuDriverState, obj: QemuDomainObj, rt: Domain
       if (failed) throw failed;
       if (noReboot) await qmp.execute('set-action', { reboot: 'shutdown' });
       rt.runningReason = obj.state === DomainState.CRASHED ? DomainRunningReason.CRASHED : DomainRunningReason.BOOTED;
-      const wasRunning = obj.state === DomainState.RUNNING;
       await rt.qmp.execute('cont');
+      // A domain that never stopped running (a power-off turned reboot) keeps its state and
+      // reason and gets no event, as libvirt; a crashed one runs again (RESUME did this).
       if (obj.state !== DomainState.RUNNING) {
         obj.setState(DomainState.RUNNING, rt.runningReason);
         state.lifecycle(obj, DomainEventType.RESUMED, DomainEventResumedDetailType.UNPAUSED);
-      } else if (wasRunning) {
-        obj.setState(DomainState.RUNNING, rt.runningReason);
       }
       rt.runningReason = undefined;
       rt.gotShutdown = false;
