@@ -42,6 +42,13 @@ const REFUSED: [string, string, number, string][] = [
     "unsupported configuration: only S390 guests support panic device of model 's390'",
   ],
   [
+    // QEMU 7.2 has pvpanic-pci, but libvirt 9.0 has no panic model for it (9.1 added 'pvpanic')
+    "panic model 'pvpanic'",
+    domainXML('bad7', { devices: "<panic model='pvpanic'/>" }),
+    ErrorNumber.CONFIG_UNSUPPORTED,
+    "unsupported configuration: unknown panic model 'pvpanic'",
+  ],
+  [
     "on_poweroff='restart' with on_reboot='destroy'",
     domainXML('bad4', { lifecycle: '<on_poweroff>restart</on_poweroff><on_reboot>destroy</on_reboot>' }),
     ErrorNumber.CONFIG_UNSUPPORTED,
