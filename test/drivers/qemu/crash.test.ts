@@ -10,7 +10,7 @@
 // (libvirt also sent SUSPENDED/paused (3,0) before CRASHED in some runs: its STOP handler races
 // its panic worker; tsvirt handles the panic first, as libvirt's runs without it did.)
 import assert from 'node:assert/strict';
-import { existsSync, openSync, readdirSync, readSync, closeSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Connection, Domain } from '../../../src/api/index.js';
@@ -134,6 +134,24 @@ describe('on_crash with a panicking guest (real QEMU, pvpanic)', { skip }, () =>
     assert.deepEqual(await dom.getState(), { state: S.SHUTOFF, reason: 3 });
     takeDump(id, 'crash4');
     assertNoRuntimeLeft(root, 'crash4');
+  });
+
+  test("on_crash='coredump-destroy' whose dump fails: the guest stays crashed (libvirt's 'Dump failed')", async () => {
+    // the dump directory cannot be made: a file stands where it goes
+    rmSync(dumpDir, { recursive: true, force: true });
+    writeFileSync(dumpDir, '');
+    try {
+      const { dom, pid } = await bootAndPanic('crash6', 'coredump-destroy');
+      await new Promise((r) => setTimeout(r, 3000));
+      assert.deepEqual(events.lifecycle('crash6'), [[E.CRASHED, 0]]);
+      assert.deepEqual(await dom.getState(), { state: S.CRASHED, reason: 1 });
+      assert.equal(processAlive(pid), true);
+      assert.match(readFileSync(join(root, 'log', 'qemu', 'crash6.log'), 'utf8'), /warning: on_crash 'coredump-destroy': operation failed: Dump failed/);
+      await dom.destroy();
+      assertNoRuntimeLeft(root, 'crash6');
+    } finally {
+      rmSync(dumpDir, { force: true });
+    }
   });
 
   test("on_crash='coredump-restart': dumped, then reset and running again", async () => {
