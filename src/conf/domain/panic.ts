@@ -26,6 +26,5 @@ export function parsePanic(env: DeviceParseEnv, el: XmlElement): PanicDef {
 }
 
 export function formatPanic(w: XmlWriter, def: PanicDef, _env: DeviceFormatEnv): void {
-  // written even without model or address (<panic/>), as libvirt does
-  w.elementAlways('panic', { model: def.model }, (c) => formatDeviceInfo(c, def));
+  w.element('panic', { model: def.model }, (c) => formatDeviceInfo(c, def));
 }
