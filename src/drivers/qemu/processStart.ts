@@ -1,6 +1,7 @@
 // Starting a domain (libvirt's qemuProcessStart, without its slow parts): the host side of each
-// interface, the command line, QEMU spawned as our child (not daemonized) with its own log, the
-// monitor connected as soon as its socket exists, the few things done while paused, `cont`.
+// interface (and its vhost-net), the command line, QEMU spawned as our child (not daemonized)
+// with its own log and the monitor socket we made (connected at once), the ptys QEMU made, the
+// few things done while paused, `cont`.
 // A failure at any step reports QEMU's own error line when QEMU was the one to fail, and undoes
 // every host change made so far.
 import { closeSync, mkdirSync, rmSync } from 'node:fs';
