@@ -46,6 +46,57 @@ export function flock(fd: number, operation: number): number {
   return rc === 0 ? 0 : lastErrno();
 }
 
+// ---- listening unix sockets (QEMU's monitor socket: tsvirt creates it and hands QEMU the
+// descriptor, as libvirt does, so the driver can connect at once instead of waiting for QEMU).
+
+/**
+ * A listening AF_UNIX stream socket bound to `path` (close-on-exec; the caller closes it with
+ * fs.closeSync). A stale file at `path` is removed first. Throws a system error naming the path.
+ */
+export function unixListenSocket(path: string, backlog = 1): number {
+  const AF_UNIX = 1;
+  const SOCK_STREAM_CLOEXEC = 1 | 0o2000000;
+  const name = Buffer.from(path, 'utf8');
+  if (name.length > 107) throw systemError(ErrorDomain.NONE, 36 /* ENAMETOOLONG */, `UNIX socket path '${path}' too long`);
+  const addr = Buffer.alloc(110);
+  addr.writeUInt16LE(AF_UNIX, 0);
+  name.copy(addr, 2);
+  if ((libcFunc('int unlink(const char *path)')(path) as number) !== 0 && lastErrno() !== 2 /* ENOENT */) {
+    throw systemError(ErrorDomain.NONE, lastErrno(), `Unable to unlink ${path}`);
+  }
+  const fd = libcFunc('int socket(int domain, int type, int protocol)')(AF_UNIX, SOCK_STREAM_CLOEXEC, 0) as number;
+  if (fd < 0) throw systemError(ErrorDomain.NONE, lastErrno(), 'Unable to create UNIX socket');
+  const fail = (what: string): never => {
+    const errno = lastErrno();
+    libcFunc('int close(int fd)')(fd);
+    throw systemError(ErrorDomain.NONE, errno, `${what} '${path}'`);
+  };
+  if ((libcFunc('int bind(int fd, void *addr, uint32_t len)')(fd, addr, 2 + name.length + 1) as number) !== 0) {
+    fail('Unable to bind to UNIX socket path');
+  }
+  if ((libcFunc('int listen(int fd, int backlog)')(fd, backlog) as number) !== 0) fail('Unable to listen to UNIX socket path');
+  return fd;
+}
+
+// ---- terminals (a QEMU pty console opened on its slave side, as libvirt's virFDStreamOpenPTY) ----
+
+/**
+ * Puts the terminal `fd` in raw mode (cfmakeraw: no echo, no line editing, no CR/NL changes,
+ * 8-bit), so console bytes pass through unchanged. Throws a system error naming `what`.
+ */
+export function makeRawTerminal(fd: number, what: string): void {
+  // struct termios is 60 bytes on Linux/glibc; the functions only see it through the pointer.
+  const termios = Buffer.alloc(64);
+  if ((libcFunc('int tcgetattr(int fd, void *t)')(fd, termios) as number) !== 0) {
+    throw systemError(ErrorDomain.NONE, lastErrno(), `Unable to get terminal attributes of ${what}`);
+  }
+  libcFunc('void cfmakeraw(void *t)')(termios);
+  // TCSANOW = 0
+  if ((libcFunc('int tcsetattr(int fd, int action, void *t)')(fd, 0, termios) as number) !== 0) {
+    throw systemError(ErrorDomain.NONE, lastErrno(), `Unable to set terminal attributes of ${what}`);
+  }
+}
+
 // ---- link-layer multicast lists (SIOCADDMULTI / SIOCDELMULTI) ----
 // Netlink has no request for a device's link-layer multicast list, so libvirt (and `ip maddr`)
 // use these ioctls on an ordinary socket; tsvirt does the same.

@@ -242,6 +242,13 @@ export const domainPostParseDevices: {
   isaSerialPorts: (def) => assignIsaSerialPorts(def),
   rejectDuplicates: (def) => {
     if (def.devices.controllers) rejectDuplicateControllers(def.devices.controllers);
+    // virDomainDefRejectDuplicatePanics (after the driver gave each its model)
+    const models = new Set<string>();
+    for (const p of def.devices.panics ?? []) {
+      const m = p.model ?? 'default';
+      if (models.has(m)) throw xmlError(`Multiple panic devices with model '${m}'`, { element: 'panic', attribute: 'model', value: m });
+      models.add(m);
+    }
   },
   implicitDevices: (def, driver, opts) => {
     addConsoleCompat(def);

@@ -16,6 +16,7 @@ import { hostdevCommandLine } from './devices/hostdev.js';
 import { inputCommandLine } from './devices/input.js';
 import { interfaceCommandLine, validateInterfaceForStart } from './devices/interface.js';
 import { memballoonCommandLine } from './devices/memballoon.js';
+import { panicCommandLine } from './devices/panic.js';
 import { escapeOpt, jsonArg } from './devices/qemuProps.js';
 import { rngCommandLine } from './devices/rng.js';
 import { soundCommandLine } from './devices/sound.js';
@@ -72,7 +73,6 @@ export function validateDomainForStart(def: DomainDef, caps: CommandLineContext[
     ['tpm', d.tpms],
     ['redirdev', d.redirdevs],
     ['hub', d.hubs],
-    ['panic', d.panics],
   ] as const) {
     if (list?.length) throw unsupported(`${what} devices are not supported by tsvirt's QEMU driver`, { element: what });
   }
@@ -268,7 +268,8 @@ export function buildQemuCommandLine(def: DomainDef, ctx: CommandLineContext): Q
   a.push('-uuid', def.uuid);
   if (!(d.graphics ?? []).length) a.push('-display', 'none');
   a.push('-no-user-config', '-nodefaults');
-  a.push('-chardev', `socket,id=charmonitor,path=${escapeOpt(ctx.qmpSocket)},server=on,wait=off`);
+  const monitor = ctx.qmpFd !== undefined ? `fd=${ctx.qmpFd}` : `path=${escapeOpt(ctx.qmpSocket)}`;
+  a.push('-chardev', `socket,id=charmonitor,${monitor},server=on,wait=off`);
   a.push('-mon', 'chardev=charmonitor,id=monitor,mode=control');
   a.push('-rtc', rtcArg(def));
   a.push(...timerArgs(def));
@@ -304,6 +305,8 @@ export function buildQemuCommandLine(def: DomainDef, ctx: CommandLineContext): Q
   for (const h of d.hostdevs ?? []) a.push(...hostdevCommandLine(h, env));
   if (d.memballoon) a.push(...memballoonCommandLine(d.memballoon, env));
   for (const r of d.rngs ?? []) a.push(...rngCommandLine(r, env));
+  // after the (left out) -sandbox, as libvirt
+  for (const p of d.panics ?? []) a.push(...panicCommandLine(p));
   a.push('-msg', 'timestamp=on');
 
   const binary = d.emulator ?? caps.binary;

@@ -11,6 +11,11 @@ export interface CommandLineContext {
   /** Path of the QMP monitor's unix socket (QEMU listens, the driver connects). */
   qmpSocket: string;
   /**
+   * The monitor socket as a descriptor QEMU inherits (the runtime creates and binds it, as
+   * libvirt does): `-chardev socket,id=charmonitor,fd=N,…` instead of path=qmpSocket.
+   */
+  qmpFd?: number;
+  /**
    * Directory for the unix sockets of chardevs tsvirt serves itself (pty consoles when
    * ptyAsSocket, see chardevSocketPath()). Must exist and be short enough for sun_path.
    */

@@ -5,6 +5,7 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ErrorDomain, ErrorNumber, fromSystemError, virtError } from '../../errors/index.js';
+import type { ConsoleEndpoint } from './ptyConsole.js';
 
 /**
  * The -chardev value of a console on a unix socket, for QEMU's command line. With logFile,
@@ -19,12 +20,17 @@ export function consoleChardevArg(id: string, socketPath: string, opts: { logFil
   return arg;
 }
 
-export class QemuConsole {
+export class QemuConsole implements ConsoleEndpoint {
+  readonly type = 'unix';
   readonly socketPath: string;
   private session: net.Socket | undefined;
 
   constructor(socketPath: string) {
     this.socketPath = socketPath;
+  }
+
+  get path(): string {
+    return this.socketPath;
   }
 
   /** True while a session is open. */

@@ -517,8 +517,11 @@ function usbInfos(def: DomainDef): DeviceInfo[] {
   return out;
 }
 
-/** USB ports for USB devices without an address (first free port of the first controller). */
-export function assignUsbAddresses(def: DomainDef): void {
+/**
+ * USB ports for USB devices without an address (first free port of the first controller);
+ * with `only`, just for that device (a hotplug: the others keep what they have).
+ */
+export function assignUsbAddresses(def: DomainDef, only?: DeviceInfo): void {
   const ctrls = (def.devices.controllers ?? []).filter((c) => c.type === 'usb' && c.model !== 'none' && !c.master);
   if (!ctrls.length) return;
   const used = new Map<number, Set<string>>();
@@ -530,7 +533,7 @@ export function assignUsbAddresses(def: DomainDef): void {
       s.add(i.address.port);
     }
   }
-  for (const i of devs) {
+  for (const i of only ? [only] : devs) {
     if (i.address) continue;
     let placed = false;
     for (const c of ctrls) {
@@ -583,6 +586,10 @@ export function assignDomainAddresses(def: DomainDef): void {
  */
 export function assignHotplugAddress(def: DomainDef, dev: DomainDeviceDef): void {
   const info = dev.def as DeviceInfo;
+  if (dev.kind === 'disk' && dev.def.target.bus === 'usb') {
+    if (!info.address) assignUsbAddresses(def, info);
+    return;
+  }
   const onPci =
     (dev.kind === 'disk' && dev.def.target.bus === 'virtio') ||
     (dev.kind === 'interface' && dev.def.model !== 'usb-net') ||

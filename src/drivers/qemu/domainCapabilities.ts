@@ -32,32 +32,56 @@ function hostArch(): string {
   return process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : process.arch;
 }
 
-/** Picks the emulator, arch, machine and virt type a query means (virQEMUCapsCacheLookupDefault). */
+// virDomainVirtType's names: any other virttype is "unknown"; these are known but only qemu and
+// kvm can be served.
+const VIRT_TYPE_NAMES = [
+  'none', 'qemu', 'kqemu', 'kvm', 'xen', 'lxc', 'uml', 'openvz', 'test', 'vmware', 'hyperv', 'vbox', 'phyp',
+  'parallels', 'bhyve', 'vz', 'hvf',
+];
+
+// virArch's names (an arch outside them is "unknown architecture").
+const ARCH_NAMES = [
+  'i686', 'x86_64', 'aarch64', 'armv6l', 'armv7l', 'armv7b', 'alpha', 'cris', 'lm32', 'm68k', 'microblaze',
+  'microblazeel', 'mips', 'mipsel', 'mips64', 'mips64el', 'openrisc', 'parisc', 'parisc64', 'ppc', 'ppcle',
+  'ppc64', 'ppc64le', 'ppcemb', 'riscv32', 'riscv64', 's390', 's390x', 'sh4', 'sh4eb', 'sparc', 'sparc64',
+  'unicore32', 'xtensa', 'xtensaeb', 'loongarch64',
+];
+
+const X86_ARCHES = new Set(['i686', 'x86_64']);
+
+/**
+ * Picks the emulator, arch, machine and virt type a query means, with libvirt 9.0's checks in
+ * its order (virQEMUCapsCacheLookupDefault, then virQEMUDriverGetDomainCapabilities).
+ */
 export function resolveDomainCapsQuery(
   emulators: readonly QemuCaps[],
   q: DomainCapabilitiesQuery,
 ): { caps: QemuCaps; arch: string; machine: string; virttype: 'kvm' | 'qemu' } {
+  if (q.virttype !== undefined && !VIRT_TYPE_NAMES.includes(q.virttype)) throw invalidArg(`unknown virttype: ${q.virttype}`);
+  if (q.arch !== undefined && !ARCH_NAMES.includes(q.arch)) throw invalidArg(`unknown architecture: ${q.arch}`);
   let caps: QemuCaps | undefined;
+  const arch = q.arch ?? hostArch();
   if (q.emulatorbin) {
     caps = emulators.find((c) => c.binary === q.emulatorbin);
     if (!caps) {
       throw virtError(ErrorNumber.CONFIG_UNSUPPORTED, ErrorDomain.QEMU, `Cannot find QEMU binary ${q.emulatorbin}`, { value: q.emulatorbin });
     }
-    if (q.arch && guestArchOf(caps) !== q.arch) {
-      throw invalidArg(`architecture from emulator '${guestArchOf(caps)}' doesn't match given architecture '${q.arch}'`);
+    const fromCaps = guestArchOf(caps);
+    // one emulator serves its whole family (qemu-system-x86_64 runs i686 guests)
+    if (fromCaps !== arch && !(X86_ARCHES.has(arch) && X86_ARCHES.has(fromCaps))) {
+      throw invalidArg(`architecture from emulator '${fromCaps}' doesn't match given architecture '${arch}'`);
     }
   } else {
-    const arch = q.arch ?? hostArch();
-    caps = emulators.find((c) => guestArchOf(c) === arch);
-    if (!caps) throw virtError(ErrorNumber.CONFIG_UNSUPPORTED, ErrorDomain.QEMU, `unable to find any emulator to serve '${arch}' architecture`);
+    caps = emulators.find((c) => guestArchOf(c) === arch) ?? (arch === 'i686' ? emulators.find((c) => guestArchOf(c) === 'x86_64') : undefined);
+    if (!caps) throw virtError(ErrorNumber.CONFIG_UNSUPPORTED, ErrorDomain.QEMU, `unable to find any emulator to serve '${q.arch ?? '(null)'}' architecture`);
   }
   const kvm = caps.kvm.enabled && caps.accelerators.includes('kvm');
-  let virttype: 'kvm' | 'qemu';
-  if (q.virttype === undefined) virttype = kvm ? 'kvm' : 'qemu';
-  else if (q.virttype === 'kvm' || q.virttype === 'qemu') virttype = q.virttype;
-  else throw invalidArg(`unknown virttype: ${q.virttype}`);
-  if (virttype === 'kvm' && !kvm) {
-    throw virtError(ErrorNumber.CONFIG_UNSUPPORTED, ErrorDomain.QEMU, `KVM is not supported by '${caps.binary}' on this host`);
+  // The emulator's own type: kvm when usable, else qemu (TCG).
+  const capsType = kvm ? 'kvm' : 'qemu';
+  const virttype = q.virttype === undefined || q.virttype === 'none' ? capsType : q.virttype;
+  // Every type but qemu needs an accelerator; libvirt names it 'kvm' for kvm, 'tcg' otherwise.
+  if (virttype !== 'qemu' && capsType === 'qemu') {
+    throw invalidArg(`the accel '${virttype === 'kvm' ? 'kvm' : virttype === 'hvf' ? 'hvf' : 'tcg'}' is not supported by '${caps.binary}' on this host`);
   }
   let machine: string;
   if (q.machine) {
@@ -69,7 +93,10 @@ export function resolveDomainCapsQuery(
     if (!m) throw invalidArg(`emulator '${caps.binary}' has no default machine`);
     machine = m.name;
   }
-  return { caps, arch: guestArchOf(caps), machine, virttype };
+  if (virttype !== 'qemu' && virttype !== 'kvm') {
+    throw invalidArg(`Emulator '${caps.binary}' does not support virt type '${virttype}'`);
+  }
+  return { caps, arch, machine, virttype };
 }
 
 // The x86 CPU models libvirt 9.0's CPU map knows, by vendor (its domcapabilities lists only

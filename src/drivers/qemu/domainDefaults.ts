@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import type { QemuCaps, QemuMachine } from './capabilities.js';
 import { assignDomainAddresses, machineChipset } from './deviceAddresses.js';
 import { validateInterfaceForDefine } from './devices/interface.js';
+import { defaultPanicModel, validatePanic } from './devices/panic.js';
 
 /**
  * Where the parser finds probed capabilities. Parsing is synchronous, so the caps must be probed
@@ -86,10 +87,40 @@ export function qemuDomainDefaults(caps: QemuCapsSource): DomainDriverDefaults {
     assignAddresses(def) {
       assignDomainAddresses(def);
     },
-    deviceValidate(dev) {
+    domainValidate(def) {
+      validateLifecycleActions(def);
+    },
+    deviceValidate(dev, def) {
       if (dev.kind === 'interface') validateInterfaceForDefine(dev.def);
+      else if (dev.kind === 'panic') {
+        let c: QemuCaps | undefined;
+        try {
+          c = capsForDomain(caps, def);
+        } catch {
+          c = undefined;
+        }
+        validatePanic(dev.def, def, c);
+      }
     },
   };
+}
+
+/**
+ * qemuValidateLifecycleAction: what the QEMU driver cannot do with on_poweroff / on_reboot /
+ * on_crash (libvirt's message, typos included).
+ */
+export function validateLifecycleActions(def: Pick<DomainDef, 'onPoweroff' | 'onReboot' | 'onCrash'>): void {
+  const { onPoweroff, onReboot, onCrash } = def;
+  if (onPoweroff === 'rename-restart' || onReboot === 'rename-restart' || onCrash === 'rename-restart') {
+    throw qemuUnsupported("qemu driver doesn't support the 'rename-restart' action for 'on_reboot'/'on_poweroff'/'on_crash'", { value: 'rename-restart' });
+  }
+  if (onPoweroff === 'preserve' || onReboot === 'preserve') {
+    throw qemuUnsupported("qemu driver doesn't support the 'preserve' action for 'on_reboot'/'on_poweroff'", { value: 'preserve' });
+  }
+  // A guest reboot would power off and be restarted as a power-off, for ever.
+  if (onPoweroff === 'restart' && onReboot === 'destroy') {
+    throw qemuUnsupported("qemu driver doesn't support 'onReboot' set to 'destroy and 'onPoweroff' set to 'reboot'", { element: 'on_poweroff', value: 'restart' });
+  }
 }
 
 function postParseVirtType(def: DomainDef, c: QemuCaps): void {
@@ -213,6 +244,9 @@ function devicePostParse(dev: DomainDeviceDef, def: DomainDef, _opts: PostParseO
       }
       return;
     }
+    case 'panic':
+      dev.def.model ??= defaultPanicModel(def);
+      return;
     case 'video': {
       const v = dev.def;
       if (!v.model.type) v.model.type = X86.has(def.os.arch) ? 'cirrus' : 'virtio';

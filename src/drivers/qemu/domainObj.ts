@@ -3,7 +3,7 @@
 import type { DomainDef } from '../../conf/domain/index.js';
 import { DomainShutoffReason, DomainState } from '../constants.js';
 import type { DomainRef } from '../driver.js';
-import type { QemuConsole } from './console.js';
+import type { ConsoleEndpoint } from './ptyConsole.js';
 import { DomainJob } from './domainJob.js';
 import type { NetHostRecord } from './interfaceHost.js';
 import type { QemuProcess } from './qemuProcess.js';
@@ -20,8 +20,8 @@ export interface DomainRuntime {
   logFile: string;
   /** Host-side changes per interface, in interface order, to undo at stop. */
   net: NetHostRecord[];
-  /** Console sessions by chardev alias ('serial0', 'console0'). */
-  consoles: Map<string, QemuConsole>;
+  /** Console sessions by chardev alias ('serial0', 'console0'): a pty or a unix socket. */
+  consoles: Map<string, ConsoleEndpoint>;
   /** The guest powered itself off (QMP SHUTDOWN): its exit is a shutdown, not a crash. */
   gotShutdown: boolean;
   /** destroy() is killing it: the exit handler leaves the teardown to destroy. */

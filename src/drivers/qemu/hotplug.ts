@@ -2,13 +2,12 @@
 // DeviceFlags) for interfaces and disks, --live and --config. A live attach builds the host side
 // first (taps, tc) and undoes it if QEMU refuses the device; a live detach asks the guest to let
 // go (device_del), waits for DEVICE_DELETED, then releases the backend and the host side.
-import { access } from 'node:fs/promises';
 import type { DomainDef, DomainDeviceDef } from '../../conf/domain/index.js';
 import { parseDeviceXML } from '../../conf/domain/index.js';
 import type { DiskDef } from '../../conf/domain/disk.js';
 import { insertDisk } from '../../conf/domain/disk.js';
 import type { InterfaceDef } from '../../conf/domain/interface.js';
-import { ErrorDomain, ErrorNumber, fromSystemError, virtError } from '../../errors/index.js';
+import { ErrorDomain, ErrorNumber, virtError } from '../../errors/index.js';
 import { normalizeMac } from '../../host/macAddress.js';
 import { closeTapFds } from '../../host/tap.js';
 import { DomainDeviceModifyFlags, DomainEventID } from '../constants.js';
@@ -16,7 +15,8 @@ import { checkFlags } from '../flags.js';
 import type { CommandLineContext, DeviceBuildEnv } from './commandLineContext.js';
 import { assignHotplugAddress } from './deviceAddresses.js';
 import { assignHotplugAlias } from './deviceAliases.js';
-import { diskBlockdevProps, diskDeviceProps, diskHasSource } from './devices/disk.js';
+import { attachDiskLive } from './diskHotplug.js';
+import { changeMedium, checkDiskChange, sameMedium } from './diskMedia.js';
 import { interfaceDeviceProps, validateInterfaceForStart } from './devices/interface.js';
 import type { DomainRuntime, QemuDomainObj } from './domainObj.js';
 import type { QemuDriverState } from './driverState.js';
@@ -24,6 +24,7 @@ import { activateInterface, prepareInterface, releaseInterface, type NetHostReco
 import type { QmpClient } from './qmp.js';
 import { setLiveBandwidth } from './interfaceTune.js';
 import { saveStatus } from './runtimeStatus.js';
+import { closeVhostFds, openVhostNet } from './vhostNet.js';
 
 const Q = ErrorDomain.QEMU;
 const { LIVE, CONFIG, FORCE } = DomainDeviceModifyFlags;
@@ -162,6 +163,24 @@ async function attachInterfaceLive(
       netdev.type = 'tap';
       if (fdNames.length === 1) netdev.fd = fdNames[0];
       else netdev.fds = fdNames.join(':');
+      // vhost-net as at start (KVM guests, virtio models)
+      const vhostNames: string[] = [];
+      const vhostFds = openVhostNet(obj.def, net, (e) => state.warn(e, obj));
+      try {
+        for (const [i, fd] of vhostFds.entries()) {
+          const name = `vhostfd-${alias}${i}`;
+          await qmp.execute('getfd', { fdname: name }, { fds: [fd] });
+          fdNames.push(name);
+          vhostNames.push(name);
+        }
+      } finally {
+        closeVhostFds(vhostFds);
+      }
+      if (vhostNames.length) {
+        netdev.vhost = true;
+        if (vhostNames.length === 1) netdev.vhostfd = vhostNames[0];
+        else netdev.vhostfds = vhostNames.join(':');
+      }
     } else if (prepared.record.hostdev) {
       // No backend: the VF itself goes to the guest (vfio-pci).
     } else if (net.type === 'user') {
@@ -188,40 +207,6 @@ async function attachInterfaceLive(
   }
   (obj.def.devices.interfaces ??= []).push(net);
   rt.net.push(prepared.record);
-}
-
-async function attachDiskLive(obj: QemuDomainObj, rt: DomainRuntime, qmp: QmpClient, disk: DiskDef, env: DeviceBuildEnv): Promise<void> {
-  const bus = disk.target.bus ?? 'virtio';
-  if (bus !== 'virtio' && bus !== 'usb' && bus !== 'scsi') {
-    throw virtError(ErrorNumber.OPERATION_UNSUPPORTED, Q, `disk bus '${bus}' cannot be hotplugged.`);
-  }
-  if (disk.device !== 'disk') throw virtError(ErrorNumber.OPERATION_UNSUPPORTED, Q, `disk device='${disk.device}' cannot be hotplugged.`);
-  const path = disk.source.path;
-  if (!diskHasSource(disk) || !path) {
-    throw virtError(ErrorNumber.OPERATION_UNSUPPORTED, Q, `live attach of a disk of type '${disk.source.type}' is not supported`);
-  }
-  await access(path).catch((err: unknown) => {
-    throw fromSystemError(err, Q, `Cannot access storage file '${path}'`, { value: path });
-  });
-  const alias = disk.alias!;
-  // libvirt numbers block nodes on from the highest one in use.
-  const index = rt.nextNodeIndex++;
-  const b = diskBlockdevProps(disk, index);
-  let storageAdded = false;
-  let formatAdded = false;
-  try {
-    await qmp.execute('blockdev-add', b.storage);
-    storageAdded = true;
-    await qmp.execute('blockdev-add', b.format);
-    formatAdded = true;
-    await qmp.execute('device_add', diskDeviceProps(disk, env, b.names));
-  } catch (err) {
-    if (formatAdded) await qmp.execute('blockdev-del', { 'node-name': b.names.format }).catch(() => undefined);
-    if (storageAdded) await qmp.execute('blockdev-del', { 'node-name': b.names.storage }).catch(() => undefined);
-    throw err;
-  }
-  rt.diskNodes.set(alias, b.names);
-  insertDisk((obj.def.devices.disks ??= []), disk);
 }
 
 // ---- detach ----
@@ -360,7 +345,7 @@ export async function updateDevice(state: QemuDriverState, obj: QemuDomainObj, x
     if (live) {
       const dev = parseDevice(state, xml, obj.def);
       supported(dev, 'live update');
-      await updateLive(state, obj, dev);
+      await updateLive(state, obj, dev, (flags & FORCE) !== 0);
     }
     if (next) {
       await state.saveConfig(next);
@@ -383,22 +368,27 @@ function updateInDef(def: DomainDef, dev: Extract<DomainDeviceDef, { kind: 'inte
   }
 }
 
-async function updateLive(state: QemuDriverState, obj: QemuDomainObj, dev: Extract<DomainDeviceDef, { kind: 'interface' | 'disk' }>): Promise<void> {
-  const { qmp } = running(obj);
+async function updateLive(
+  state: QemuDriverState,
+  obj: QemuDomainObj,
+  dev: Extract<DomainDeviceDef, { kind: 'interface' | 'disk' }>,
+  force: boolean,
+): Promise<void> {
+  const { rt, qmp } = running(obj);
   const live = obj.def;
   if (dev.kind === 'disk') {
-    const i = findDisk(live, dev.def);
-    const old = live.devices.disks![i]!;
-    if (old.device !== 'cdrom' && old.device !== 'floppy') {
-      throw virtError(ErrorNumber.OPERATION_UNSUPPORTED, Q, `disk bus '${old.target.bus ?? ''}' cannot be updated.`);
+    // qemuDomainChangeDiskLive: only the medium of a removable drive (and its startup policy)
+    const old = (live.devices.disks ?? []).find((d) => d.target.dev === dev.def.target.dev);
+    if (!old) throw virtError(ErrorNumber.INTERNAL_ERROR, Q, `disk '${dev.def.target.dev}' not found`, { value: dev.def.target.dev });
+    checkDiskChange(dev.def, old);
+    if (!sameMedium(dev.def.source, old.source)) {
+      if (old.device !== 'cdrom' && old.device !== 'floppy') {
+        throw virtError(ErrorNumber.CONFIG_UNSUPPORTED, Q, 'disk source can be changed only in removable drives');
+      }
+      await changeMedium(rt, qmp, old, dev.def.source, force);
     }
-    const id = old.alias!;
-    if (!dev.def.source.path) {
-      await qmp.execute('eject', { id, force: true });
-    } else {
-      await qmp.execute('blockdev-change-medium', { id, filename: dev.def.source.path, format: dev.def.source.format ?? 'raw' });
-    }
-    old.source = dev.def.source;
+    if (dev.def.startupPolicy) old.startupPolicy = dev.def.startupPolicy;
+    else delete old.startupPolicy;
     return;
   }
   const i = findInterface(live, dev.def);

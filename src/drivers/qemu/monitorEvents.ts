@@ -21,6 +21,7 @@ import {
   DomainShutoffReason,
   DomainState,
 } from '../constants.js';
+import { coreDumpToAutoDumpPath } from './coreDump.js';
 import type { DomainRuntime, QemuDomainObj } from './domainObj.js';
 import type { QemuDriverState } from './driverState.js';
 import { stopDomain } from './processStop.js';
@@ -213,6 +214,12 @@ function handleEvent(state: QemuDriverState, obj: QemuDomainObj, rt: DomainRunti
     }
     case 'DEVICE_TRAY_MOVED': {
       const devAlias = String(d.id || d.device || '');
+      // qemuProcessHandleTrayChange: the live XML shows an open tray (and a media change waits for it)
+      const disk = (obj.def.devices.disks ?? []).find((k) => k.alias === devAlias);
+      if (disk) {
+        disk.target.tray = d['tray-open'] === true ? 'open' : 'closed';
+        void saveStatus(state, obj);
+      }
       state.emit({ eventId: DomainEventID.TRAY_CHANGE, dom: obj.ref(), devAlias, reason: d['tray-open'] === true ? 0 : 1 });
       return;
     }
@@ -231,15 +238,16 @@ function diskSourceOf(obj: QemuDomainObj, alias: string): string {
 /** qemuProcessHandleShutdown */
 function onShutdown(state: QemuDriverState, obj: QemuDomainObj, rt: DomainRuntime, guest: boolean | undefined, reason: string): void {
   if (obj.state === DomainState.SHUTDOWN || !obj.active) return;
-  // A panic's shutdown is the on_crash handler's business.
-  if (reason === 'guest-panic' || rt.crashed) return;
+  // QEMU runs with -no-shutdown, so a panic pauses it; should one still power it off, that is
+  // the on_crash handler's business.
+  if (reason === 'guest-panic') return;
   // The power-off of a fake reboot in progress is part of it.
   if (rt.rebooting) return;
   rt.gotShutdown = true;
-  // A guest reboot that QEMU turned into a power-off (on_reboot='destroy') follows on_reboot,
-  // whatever on_poweroff says.
-  const guestReboot = reason === 'guest-reset';
-  const restart = !guestReboot && (rt.fakeReboot || obj.def.onPoweroff === 'restart' || obj.def.onPoweroff === 'rename-restart');
+  // A guest that powers off with on_poweroff='restart' (or during a fake reboot) is reset and
+  // run again, without a SHUTDOWN event. (on_reboot='destroy' with on_poweroff='restart' is
+  // refused at define, so a guest reboot turned power-off never comes here to loop.)
+  const restart = rt.fakeReboot || obj.def.onPoweroff === 'restart';
   if (!restart) {
     obj.setState(DomainState.SHUTDOWN, DomainShutdownReason.UNKNOWN);
     const detail =
@@ -250,8 +258,9 @@ function onShutdown(state: QemuDriverState, obj: QemuDomainObj, rt: DomainRuntim
           : DomainEventShutdownDetailType.FINISHED;
     state.lifecycle(obj, DomainEventType.SHUTDOWN, detail);
     void saveStatus(state, obj);
-    // -no-shutdown keeps QEMU alive after the guest powered off: end it now.
-    rt.proc.signal('SIGTERM');
+    // -no-shutdown keeps QEMU alive after the guest powered off: end it now (unless a destroy
+    // is already doing so).
+    if (!rt.beingDestroyed) rt.proc.signal('SIGTERM');
     return;
   }
   rt.fakeReboot = true;
@@ -282,13 +291,12 @@ async function fakeReboot(state: QemuDriverState, obj: QemuDomainObj, rt: Domain
       if (failed) throw failed;
       if (noReboot) await qmp.execute('set-action', { reboot: 'shutdown' });
       rt.runningReason = obj.state === DomainState.CRASHED ? DomainRunningReason.CRASHED : DomainRunningReason.BOOTED;
-      const wasRunning = obj.state === DomainState.RUNNING;
       await rt.qmp.execute('cont');
+      // A domain that never stopped running (a power-off turned reboot) keeps its state and
+      // reason and gets no event, as libvirt; a crashed one runs again (RESUME did this).
       if (obj.state !== DomainState.RUNNING) {
         obj.setState(DomainState.RUNNING, rt.runningReason);
         state.lifecycle(obj, DomainEventType.RESUMED, DomainEventResumedDetailType.UNPAUSED);
-      } else if (wasRunning) {
-        obj.setState(DomainState.RUNNING, rt.runningReason);
       }
       rt.runningReason = undefined;
       rt.gotShutdown = false;
@@ -304,7 +312,12 @@ async function fakeReboot(state: QemuDriverState, obj: QemuDomainObj, rt: Domain
   }
 }
 
-/** processGuestPanicEvent: crashed state, then the on_crash action. */
+/**
+ * processGuestPanicEvent: crashed state (CRASHED/PANICKED), then the on_crash action: destroy
+ * (stopped as crashed), restart (reset and run, running/crashed), preserve (left crashed and
+ * paused), and the coredump variants, which first dump the guest's memory to the automatic dump
+ * directory (a failed dump leaves the guest crashed, as libvirt).
+ */
 function onPanic(state: QemuDriverState, obj: QemuDomainObj, rt: DomainRuntime): void {
   if (rt.crashed || !obj.active) return;
   rt.crashed = true;
@@ -313,11 +326,28 @@ function onPanic(state: QemuDriverState, obj: QemuDomainObj, rt: DomainRuntime):
   void saveStatus(state, obj);
   const action = obj.def.onCrash;
   if (action === 'preserve') return;
-  if (action === 'restart' || action === 'rename-restart' || action === 'coredump-restart') {
-    rt.fakeReboot = true;
-    void fakeReboot(state, obj, rt);
-    return;
-  }
-  // destroy and coredump-destroy (no dump support): the exit handler stops it as crashed.
-  rt.proc.signal('SIGKILL');
+  const restart = action === 'restart' || action === 'rename-restart' || action === 'coredump-restart';
+  const carryOut = (): void => {
+    if (obj.runtime !== rt) return;
+    if (restart) {
+      rt.fakeReboot = true;
+      void fakeReboot(state, obj, rt);
+    } else {
+      // the exit handler stops it as crashed (STOPPED/CRASHED)
+      rt.proc.signal('SIGKILL');
+    }
+  };
+  if (action !== 'coredump-destroy' && action !== 'coredump-restart') return carryOut();
+  void obj.job
+    .run('dump', async () => {
+      if (obj.runtime !== rt || !rt.qmp) return false;
+      await coreDumpToAutoDumpPath(state, obj, rt.qmp);
+      return true;
+    })
+    .then(
+      (dumped) => {
+        if (dumped) carryOut();
+      },
+      (err: unknown) => state.warn(err, obj, `on_crash '${action}'`),
+    );
 }

@@ -1,13 +1,16 @@
 // Starting a domain (libvirt's qemuProcessStart, without its slow parts): the host side of each
-// interface, the command line, QEMU spawned as our child (not daemonized) with its own log, the
-// monitor connected as soon as its socket exists, the few things done while paused, `cont`.
+// interface (and its vhost-net), the command line, QEMU spawned as our child (not daemonized)
+// with its own log and the monitor socket we made (connected at once), the ptys QEMU made, the
+// few things done while paused, `cont`.
 // A failure at any step reports QEMU's own error line when QEMU was the one to fail, and undoes
 // every host change made so far.
-import { mkdirSync, rmSync, watch } from 'node:fs';
+import { closeSync, mkdirSync, rmSync } from 'node:fs';
 import { access, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { DomainDef } from '../../conf/domain/index.js';
+import type { ChrDef } from '../../conf/domain/chardev.js';
 import { ErrorDomain, ErrorNumber, VirtError, fromSystemError, virtError } from '../../errors/index.js';
+import { unixListenSocket } from '../../host/syscalls.js';
 import { closeTapFds } from '../../host/tap.js';
 import {
   DomainEventStartedDetailType,
@@ -24,10 +27,12 @@ import { assignDeviceAliases } from './deviceAliases.js';
 import { chardevSocketPath } from './devices/chardev.js';
 import { diskBlockdevProps, diskHasSource } from './devices/disk.js';
 import { QemuConsole } from './console.js';
+import { ptyPaths, QemuPtyConsole, type ConsoleEndpoint } from './ptyConsole.js';
 import type { DomainRuntime, QemuDomainObj } from './domainObj.js';
 import type { QemuDriverState } from './driverState.js';
 import { activateInterface, prepareInterface, releaseInterface, type PreparedInterface } from './interfaceHost.js';
 import { watchRuntime } from './monitorEvents.js';
+import { closeVhostFds, openVhostNet } from './vhostNet.js';
 import { QemuProcess, qemuStartError } from './qemuProcess.js';
 import { QmpClient } from './qmp.js';
 import { saveStatus } from './runtimeStatus.js';
@@ -44,14 +49,36 @@ export function domainRunDir(state: QemuDriverState, id: number, name: string): 
   return join(state.paths.status, `domain-${id}-${name.slice(0, 20).replace(/[/\s]/g, '_')}`);
 }
 
-/** Sockets of chardevs served on unix sockets: the domain's consoles, by alias. */
-export function consoleSockets(def: DomainDef, ctx: CommandLineContext): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const list of [def.devices.serials, def.devices.consoles, def.devices.channels]) {
-    for (const chr of list ?? []) {
-      if (!chr.alias || out.has(chr.alias)) continue;
-      if (chr.source.type === 'pty') out.set(chr.alias, chardevSocketPath(ctx, `char${chr.alias}`));
-      else if (chr.source.type === 'unix' && chr.source.mode !== 'connect' && chr.source.path) out.set(chr.alias, chr.source.path);
+/** The character devices of a definition that a console session can open. */
+function chardevs(def: DomainDef): ChrDef[] {
+  const d = def.devices;
+  return [...(d.serials ?? []), ...(d.parallels ?? []), ...(d.consoles ?? []), ...(d.channels ?? [])];
+}
+
+/**
+ * What QEMU made of each pty chardev (qemuProcessLookupPTYs): the slave's path from
+ * query-chardev goes into the live definition (<source path='/dev/pts/N'/>; console 0 shows it
+ * as tty= too).
+ */
+export function recordPtyPaths(def: DomainDef, chardevInfo: readonly { label: string; filename: string }[]): void {
+  const paths = ptyPaths(chardevInfo);
+  for (const chr of chardevs(def)) {
+    if (chr.source.type !== 'pty' || !chr.alias) continue;
+    const path = paths.get(`char${chr.alias}`);
+    if (path) chr.source.path = path;
+  }
+}
+
+/** Where a console session of each chardev opens, by alias: its pty, or a unix socket QEMU serves. */
+export function consoleEndpoints(def: DomainDef, ctx: Pick<CommandLineContext, 'chardevSocketDir' | 'ptyAsSocket'>): Map<string, ConsoleEndpoint> {
+  const out = new Map<string, ConsoleEndpoint>();
+  for (const chr of chardevs(def)) {
+    if (!chr.alias || out.has(chr.alias)) continue;
+    if (chr.source.type === 'pty') {
+      if (ctx.ptyAsSocket) out.set(chr.alias, new QemuConsole(chardevSocketPath(ctx, `char${chr.alias}`)));
+      else if (chr.source.path) out.set(chr.alias, new QemuPtyConsole(chr.source.path));
+    } else if (chr.source.type === 'unix' && chr.source.mode !== 'connect' && chr.source.path) {
+      out.set(chr.alias, new QemuConsole(chr.source.path));
     }
   }
   return out;
@@ -76,6 +103,8 @@ export async function startDomain(state: QemuDriverState, obj: QemuDomainObj, op
   let proc: QemuProcess | undefined;
   let qmp: QmpClient | undefined;
   let rt: DomainRuntime | undefined;
+  let monitorFd: number | undefined;
+  const vhostOpened: number[] = [];
 
   obj.def = live;
   obj.newDef = obj.persistent ? persistentDef : null;
@@ -96,32 +125,49 @@ export async function startDomain(state: QemuDriverState, obj: QemuDomainObj, op
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true, mode: 0o700 });
 
-    // Host side of each interface, in order; QEMU sees their descriptors from 3 on.
+    // Host side of each interface, in order; QEMU sees their descriptors from 3 on: the tap
+    // fds, then the vhost-net fds of the same interface.
     const netFds = new Map<string, number[]>();
+    const vhostFds = new Map<string, number[]>();
     const spawnFds = new Map<number, number>();
     let nextFd = 3;
+    const pass = (fds: readonly number[]): number[] =>
+      fds.map((fd) => {
+        const n = nextFd++;
+        spawnFds.set(n, fd);
+        return n;
+      });
     for (const net of live.devices.interfaces ?? []) {
       const p = await prepareInterface(ictx, net, live);
       prepared.push(p);
       if (p.tapfds.length > 0 && net.alias) {
-        const numbers = p.tapfds.map((fd) => {
-          const n = nextFd++;
-          spawnFds.set(n, fd);
-          return n;
-        });
-        netFds.set(net.alias, numbers);
+        netFds.set(net.alias, pass(p.tapfds));
+        const vh = openVhostNet(live, net, (e) => state.warn(e, obj));
+        vhostOpened.push(...vh);
+        if (vh.length) vhostFds.set(net.alias, pass(vh));
       }
     }
+
+    // The monitor socket is ours: bound and listening before QEMU runs, handed over as a
+    // descriptor (as libvirt), so the driver connects at once and QEMU answers when it is up.
+    try {
+      monitorFd = unixListenSocket(monitorPath);
+    } catch (err) {
+      throw fromSystemError(err, ErrorDomain.QEMU, `Unable to create the monitor socket '${monitorPath}'`, { value: monitorPath });
+    }
+    const qmpFd = nextFd++;
+    spawnFds.set(qmpFd, monitorFd);
 
     const ctx: CommandLineContext = {
       caps,
       vmName: live.name,
       qmpSocket: monitorPath,
+      qmpFd,
       chardevSocketDir: dir,
       libDir: state.paths.lib,
       logDir: state.paths.log,
       netFds,
-      ptyAsSocket: true,
+      vhostFds,
     };
     const cmd = buildQemuCommandLine(live, ctx);
     // The block nodes the command line gave each disk (libvirt-N-…, the last disk N = 1).
@@ -131,12 +177,15 @@ export async function startDomain(state: QemuDriverState, obj: QemuDomainObj, op
       if (d.alias && diskHasSource(d)) diskNodes.set(d.alias, diskBlockdevProps(d, disks.length - i).names);
     });
 
-    const socketAppears = waitForFile(monitorPath);
     try {
       proc = await QemuProcess.spawn({ binary: cmd.binary, args: cmd.args, logFile, fds: spawnFds, cwd: dir });
     } finally {
-      // QEMU has its copies now (or never will): ours would keep a failed start's taps alive.
+      // QEMU has its copies now (or never will): ours would keep a failed start's taps alive,
+      // and a QEMU that dies must take the monitor's listening socket with it.
       for (const p of prepared) closeTapFds({ fds: p.tapfds });
+      closeVhostFds(vhostOpened.splice(0));
+      closeSync(monitorFd);
+      monitorFd = undefined;
     }
     const exited = new AbortController();
     void proc.exited.then(() => exited.abort());
@@ -148,7 +197,8 @@ export async function startDomain(state: QemuDriverState, obj: QemuDomainObj, op
       dir,
       logFile,
       net: prepared.map((p) => p.record),
-      consoles: new Map([...consoleSockets(live, ctx)].map(([alias, path]) => [alias, new QemuConsole(path)])),
+      // filled in once QEMU says where its ptys are
+      consoles: new Map(),
       gotShutdown: false,
       beingDestroyed: false,
       fakeReboot: false,
@@ -168,17 +218,18 @@ export async function startDomain(state: QemuDriverState, obj: QemuDomainObj, op
     const firstStatus = saveStatus(state, obj);
 
     try {
-      await Promise.race([socketAppears.done, once(exited.signal)]);
       qmp = await QmpClient.connect(monitorPath, { vmName: live.name, signal: exited.signal, timeoutMs: 30_000 });
     } catch (err) {
       // A QEMU that fails to start may still be on its way out when the connect gives up.
-      if (await proc.waitExit(1000)) throw qemuStartError(live.name, await proc.readLog(), false);
+      if (await proc.waitExit(1000)) throw qemuStartError(live.name, await proc.readLog(), 'startup');
       throw err;
-    } finally {
-      socketAppears.cancel();
     }
     rt.qmp = qmp;
     watchRuntime(state, obj, rt);
+    if (chardevs(live).some((c) => c.source.type === 'pty')) {
+      recordPtyPaths(live, await qmp.execute<{ label: string; filename: string }[]>('query-chardev'));
+    }
+    rt.consoles = consoleEndpoints(live, ctx);
 
     // While paused: what must happen before the guest runs.
     for (const r of rt.net) await activateInterface(ictx, r);
@@ -209,10 +260,12 @@ export async function startDomain(state: QemuDriverState, obj: QemuDomainObj, op
     // status file and asks QEMU for its state.
     void saveStatus(state, obj);
   } catch (err) {
+    if (monitorFd !== undefined) closeSync(monitorFd);
+    closeVhostFds(vhostOpened);
     // QEMU died under a monitor command: its own words explain why.
     const died = proc !== undefined && qmp !== undefined && (qmp.closed || !proc.running) && (await proc.waitExit(1000));
     await undoStart(state, obj, { persistentDef, prepared, proc, qmp, rt, dir });
-    if (died) throw qemuStartError(live.name, await proc!.readLog(), true);
+    if (died) throw qemuStartError(live.name, await proc!.readLog(), 'startup');
     if (err instanceof VirtError) throw err;
     throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.QEMU, `failed to start domain '${live.name}': ${String(err)}`, undefined, { cause: err });
   }
@@ -251,48 +304,4 @@ async function undoStart(
   obj.newDef = null;
   obj.id = -1;
   obj.setState(DomainState.SHUTOFF, DomainShutoffReason.FAILED);
-}
-
-function once(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) resolve();
-    else signal.addEventListener('abort', () => resolve(), { once: true });
-  });
-}
-
-/**
- * Resolves when `path` exists: an inotify watch on its directory, so the monitor is connected
- * the moment QEMU creates its socket rather than at the next retry tick.
- */
-export function waitForFile(path: string, timeoutMs = 30_000): { done: Promise<void>; cancel(): void } {
-  let cancel = (): void => undefined;
-  const done = new Promise<void>((resolve) => {
-    const name = basename(path);
-    let finished = false;
-    const finish = (): void => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(timer);
-      try {
-        w?.close();
-      } catch {
-        // closed already
-      }
-      resolve();
-    };
-    let w: ReturnType<typeof watch> | undefined;
-    try {
-      w = watch(dirname(path), (_ev, file) => {
-        if (file === name) finish();
-      });
-      w.on('error', finish);
-    } catch {
-      // no inotify: the connect loop polls instead
-    }
-    const timer = setTimeout(finish, timeoutMs);
-    cancel = finish;
-    // It may exist already (QEMU was quicker than the watch).
-    void access(path).then(finish, () => undefined);
-  });
-  return { done, cancel: () => cancel() };
 }

@@ -632,7 +632,7 @@ export class QemuDriver implements Driver {
     }
     const console = rt.consoles.get(alias);
     if (!console) {
-      throw virtError(ErrorNumber.OPERATION_FAILED, Q, `character device ${alias} is not using a PTY`, { value: alias });
+      throw virtError(ErrorNumber.INTERNAL_ERROR, Q, `character device ${devName ?? alias} is not using a PTY`, { value: alias });
     }
     return console.open({ force: (flags & DomainConsoleFlags.FORCE) !== 0 });
   }

@@ -356,18 +356,30 @@ export async function readLogTail(path: string, from = 0, maxBytes = 16 * 1024):
 
 /**
  * The error for a QEMU that died while starting, in libvirt's words, with QEMU's own lines
- * (its log since the start) as the detail:
- * "process exited while connecting to monitor: …" or, once the monitor was up,
- * "QEMU unexpectedly closed the monitor (vm='NAME'): …".
+ * (its log since the start, the last 1024 characters from a line start, as libvirt's
+ * qemuProcessReportLogError) as the detail: "process exited while connecting to monitor: …";
+ * "qemu unexpectedly closed the monitor: …" when the monitor hung up during the start (with
+ * the monitor socket passed as a descriptor, the connection is there from the first moment);
+ * "QEMU unexpectedly closed the monitor (vm='NAME'): …" once it was up.
  */
-export function qemuStartError(vmName: string, logText: string, monitorConnected: boolean): VirtError {
+export function qemuStartError(vmName: string, logText: string, monitorConnected: boolean | 'startup'): VirtError {
   const lines = logText
     .split('\n')
     .map((l) => l.trimEnd())
     // QEMU's notes about chardevs it created are not why it failed.
     .filter((l) => l && !/char device redirected to/.test(l));
-  const detail = lines.join('\n') || 'no error output from QEMU';
-  const prefix = monitorConnected ? `QEMU unexpectedly closed the monitor (vm='${vmName}')` : 'process exited while connecting to monitor';
+  let detail = lines.join('\n') || 'no error output from QEMU';
+  if (detail.length > 1024) {
+    const rest = detail.slice(detail.length - 1024);
+    const nl = rest.indexOf('\n');
+    detail = detail[detail.length - 1025] === '\n' || nl < 0 || nl === rest.length - 1 ? rest : rest.slice(nl + 1);
+  }
+  const prefix =
+    monitorConnected === 'startup'
+      ? 'qemu unexpectedly closed the monitor'
+      : monitorConnected
+        ? `QEMU unexpectedly closed the monitor (vm='${vmName}')`
+        : 'process exited while connecting to monitor';
   return virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.QEMU, `${prefix}: ${detail}`, { object: vmName });
 }
 

@@ -12,6 +12,7 @@ import {
   DomainState,
 } from '../constants.js';
 import { QemuConsole } from './console.js';
+import { QemuPtyConsole } from './ptyConsole.js';
 import type { DomainRuntime } from './domainObj.js';
 import { QemuDomainObj } from './domainObj.js';
 import type { QemuDriverState } from './driverState.js';
@@ -70,7 +71,7 @@ async function reconnectOne(state: QemuDriverState, path: string): Promise<void>
     dir: status.dir,
     logFile: status.logFile,
     net: status.net,
-    consoles: new Map(status.consoles.map(([alias, p]) => [alias, new QemuConsole(p)])),
+    consoles: new Map(status.consoles.map((c) => [c.alias, c.type === 'pty' ? new QemuPtyConsole(c.path) : new QemuConsole(c.path)])),
     gotShutdown: status.gotShutdown,
     beingDestroyed: false,
     fakeReboot: false,

@@ -19,7 +19,7 @@ export function saveStatus(state: QemuDriverState, obj: QemuDomainObj): Promise<
     dir: rt.dir,
     logFile: rt.logFile,
     logStart: rt.proc.logStart,
-    consoles: [...rt.consoles].map(([alias, c]) => [alias, c.socketPath] as [string, string]),
+    consoles: [...rt.consoles].map(([alias, c]) => ({ alias, path: c.path, type: c.type })),
     diskNodes: [...rt.diskNodes].map(([alias, n]) => [alias, { ...n }] as [string, { storage: string; format: string }]),
     nextNodeIndex: rt.nextNodeIndex,
     gotShutdown: rt.gotShutdown,

@@ -6,7 +6,7 @@
 //   <domstatus state='running' reason='booted' pid='1234' starttime='5678'>
 //     <monitor path='…/monitor.sock' type='unix'/>
 //     <runtime dir='…' log='…' logstart='…'/>
-//     <console alias='serial0' path='…/charserial0.sock'/>
+//     <console alias='serial0' path='/dev/pts/3' type='pty'/>
 //     <disknodes alias='virtio-disk0' storage='libvirt-1-storage' format='libvirt-1-format'/>
 //     <hostnet mac='52:54:00:…' alias='net0' type='ethernet'>
 //       <created kind='tap' name='vnet0'/> <bandwidth dev='vnet0'/> …
@@ -32,8 +32,8 @@ export interface DomainStatus {
   dir: string;
   logFile: string;
   logStart: number;
-  /** Console sockets by chardev alias. */
-  consoles: [string, string][];
+  /** Console endpoints by chardev alias: a pty slave or a unix socket QEMU listens on. */
+  consoles: { alias: string; path: string; type: 'pty' | 'unix' }[];
   /** Block node names by disk alias, and the next node number for a hotplugged disk. */
   diskNodes: [string, { storage: string; format: string }][];
   nextNodeIndex: number;
@@ -57,7 +57,7 @@ export function formatDomainStatus(s: DomainStatus, driver: DomainDriverDefaults
   });
   w.empty('monitor', { path: s.monitorPath, type: 'unix' });
   w.empty('runtime', { dir: s.dir, log: s.logFile, logstart: s.logStart, nextnode: s.nextNodeIndex });
-  for (const [alias, path] of s.consoles) w.empty('console', { alias, path });
+  for (const c of s.consoles) w.empty('console', { alias: c.alias, path: c.path, type: c.type });
   for (const [alias, n] of s.diskNodes) w.empty('disknodes', { alias, storage: n.storage, format: n.format });
   for (const r of s.net) {
     w.element('hostnet', { mac: r.mac, alias: r.alias, type: r.type }, (c) => {
@@ -139,7 +139,7 @@ export function parseDomainStatus(text: string, path: string, driver: DomainDriv
     logStart: Number(runtime.attrs.logstart ?? 0) || 0,
     consoles: children(root, 'console')
       .filter((c) => c.attrs.alias && c.attrs.path)
-      .map((c) => [c.attrs.alias!, c.attrs.path!] as [string, string]),
+      .map((c) => ({ alias: c.attrs.alias!, path: c.attrs.path!, type: c.attrs.type === 'pty' ? ('pty' as const) : ('unix' as const) })),
     diskNodes: children(root, 'disknodes')
       .filter((c) => c.attrs.alias && c.attrs.storage && c.attrs.format)
       .map((c) => [c.attrs.alias!, { storage: c.attrs.storage!, format: c.attrs.format! }] as [string, { storage: string; format: string }]),

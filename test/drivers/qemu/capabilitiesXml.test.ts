@@ -175,7 +175,20 @@ describe('machines and domain capabilities from the probed caps', () => {
   test('bad queries are refused with libvirt\'s errors', () => {
     const noKvm: QemuCaps = { ...fixtureCaps, kvm: { present: true, enabled: false } };
     const cases: [() => unknown, number, string][] = [
-      [() => resolveDomainCapsQuery([fixtureCaps], { virttype: 'xen' }), ErrorNumber.INVALID_ARG, 'invalid argument: unknown virttype: xen'],
+      [() => resolveDomainCapsQuery([fixtureCaps], { virttype: 'foo' }), ErrorNumber.INVALID_ARG, 'invalid argument: unknown virttype: foo'],
+      // a virt type libvirt knows but QEMU cannot serve: refused once the emulator is picked
+      [
+        () => resolveDomainCapsQuery([{ ...fixtureCaps, kvm: { present: true, enabled: true } }], { virttype: 'xen' }),
+        ErrorNumber.INVALID_ARG,
+        "invalid argument: Emulator '/usr/bin/qemu-system-x86_64' does not support virt type 'xen'",
+      ],
+      // without KVM, every accelerated type is refused for its accelerator first (xen counts as tcg)
+      [
+        () => resolveDomainCapsQuery([noKvm], { virttype: 'xen' }),
+        ErrorNumber.INVALID_ARG,
+        "invalid argument: the accel 'tcg' is not supported by '/usr/bin/qemu-system-x86_64' on this host",
+      ],
+      [() => resolveDomainCapsQuery([fixtureCaps], { arch: 'nope' }), ErrorNumber.INVALID_ARG, 'invalid argument: unknown architecture: nope'],
       [
         () => resolveDomainCapsQuery([fixtureCaps], { machine: 'nope' }),
         ErrorNumber.INVALID_ARG,
@@ -183,8 +196,8 @@ describe('machines and domain capabilities from the probed caps', () => {
       ],
       [
         () => resolveDomainCapsQuery([noKvm], { virttype: 'kvm' }),
-        ErrorNumber.CONFIG_UNSUPPORTED,
-        "unsupported configuration: KVM is not supported by '/usr/bin/qemu-system-x86_64' on this host",
+        ErrorNumber.INVALID_ARG,
+        "invalid argument: the accel 'kvm' is not supported by '/usr/bin/qemu-system-x86_64' on this host",
       ],
       [
         () => resolveDomainCapsQuery([fixtureCaps], { emulatorbin: '/usr/bin/qemu-system-x86_64', arch: 'aarch64' }),
