@@ -38,6 +38,13 @@ test('templates with the detail in the middle', () => {
   assert.equal(virtError(ErrorNumber.XML_DETAIL, ErrorDomain.DOMAIN, 'raw').message, 'raw');
 });
 
+test('the detail is inserted as written, `$` patterns included', () => {
+  const name = "a$&b$'c$1";
+  const e = virtError(ErrorNumber.NO_DOMAIN, ErrorDomain.QEMU, `no domain with matching name '${name}'`);
+  assert.equal(e.message, `Domain not found: no domain with matching name '${name}'`);
+  assert.equal(virtError(ErrorNumber.DOM_EXIST, ErrorDomain.DOMAIN, '$`x').message, 'domain $`x exists already');
+});
+
 test('systemError appends glibc strerror text and records errno', () => {
   const e = systemError(ErrorDomain.NONE, 1, 'Cannot set interface vlanid to 42 for ifname pf vf 1');
   assert.equal(e.message, 'Cannot set interface vlanid to 42 for ifname pf vf 1: Operation not permitted');
