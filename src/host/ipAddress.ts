@@ -2,7 +2,7 @@
 // libvirt network gives its bridge the addresses of <ip> and the routes of <route>. Addresses
 // come in as text; the kernel's errno becomes a system error naming the link.
 import { AttrStream, rt } from 'netlink';
-import { ErrorDomain, ErrorNumber, systemError, virtError } from '../errors/index.js';
+import { Errno, ErrorDomain, ErrorNumber, systemError, virtError } from '../errors/index.js';
 import { formatSocketAddr, parseSocketAddr, prefixToNetmask, type SocketAddr } from '../conf/network/socketAddr.js';
 import { getLink } from './link.js';
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, ackResult, type RtNetlink } from './netlink.js';
@@ -16,7 +16,6 @@ export const RTM_GETROUTE = 26;
 
 const AF_INET = 2;
 const AF_INET6 = 10;
-const ENODEV = 19;
 const RT_TABLE_MAIN = 254;
 
 /** One address of a link, as the kernel reports it. */
@@ -54,7 +53,7 @@ function checkPrefix(a: SocketAddr, prefix: number, text: string): void {
 
 async function ifindexOf(nl: RtNetlink, ifname: string, op: string): Promise<number> {
   const link = await getLink(nl, ifname);
-  if (!link) throw systemError(ErrorDomain.NONE, ENODEV, op, { object: ifname });
+  if (!link) throw systemError(ErrorDomain.NONE, Errno.ENODEV, op, { object: ifname });
   return link.index;
 }
 
@@ -99,12 +98,12 @@ export async function deleteIpAddress(
   const link = await getLink(nl, ifname);
   if (!link) {
     if (options.missingOk) return;
-    throw systemError(ErrorDomain.NONE, ENODEV, op, { object: ifname });
+    throw systemError(ErrorDomain.NONE, Errno.ENODEV, op, { object: ifname });
   }
   const opts = { op, dev: ifname };
   const rc = ackResult(await nl.request(RTM_DELADDR, 0, addressPayload(a, prefix, link.index, false), opts), opts);
   // EADDRNOTAVAIL: the address is not there.
-  if (rc === -99 && options.missingOk) return;
+  if (rc === -Errno.EADDRNOTAVAIL && options.missingOk) return;
   if (rc < 0) throw systemError(ErrorDomain.NONE, -rc, op, { object: ifname, value: address });
 }
 

@@ -1,7 +1,7 @@
 // Network links over rtnetlink: read their state, change MAC, MTU, up/down, master and name,
 // create and delete bridges, veths and dummies. Every kernel errno becomes a system error that
 // names the operation and the device ("Cannot set interface MAC to … on 'vnet0': …").
-import { ErrorDomain, ErrorNumber, systemError, virtError } from '../errors/index.js';
+import { Errno, ErrorDomain, ErrorNumber, systemError, virtError } from '../errors/index.js';
 import type { LinkInfo, LinkMessage, VfInfo } from './ifla.js';
 import { IFF_UP, deviceFlagsOf, formatLinkMessage, parseLinkMessage } from './ifla.js';
 import { formatMac, parseMac } from './macAddress.js';
@@ -19,7 +19,6 @@ import {
   malformedReply,
 } from './netlink.js';
 
-const ENODEV = 19;
 const IFNAMSIZ = 16;
 
 /** A link as tsvirt sees it. */
@@ -70,7 +69,7 @@ function parseLinkReply(data: Buffer, opts: NetlinkRequestOptions): LinkState {
 
 export function checkIfname(name: string): void {
   if (Buffer.byteLength(name) >= IFNAMSIZ) {
-    throw systemError(ErrorDomain.NONE, 34 /* ERANGE */, `Network interface name '${name}' is too long`, { value: name });
+    throw systemError(ErrorDomain.NONE, Errno.ERANGE, `Network interface name '${name}' is too long`, { value: name });
   }
   if (!name || /[\s/:]/.test(name) || name === '.' || name === '..') {
     throw virtError(ErrorNumber.INVALID_ARG, ErrorDomain.NONE, `invalid network interface name '${name}'`, { value: name });
@@ -105,7 +104,7 @@ export async function getLink(nl: RtNetlink, name: string, options: GetLinkOptio
     opts,
   );
   if (reply.kind === 'error') {
-    if (reply.errno === ENODEV) return null;
+    if (reply.errno === Errno.ENODEV) return null;
     throw systemError(ErrorDomain.NONE, reply.errno, opts.op, { object: name });
   }
   if (reply.kind !== 'messages' || reply.messages[0]!.type !== RTM_NEWLINK) throw malformedReply(opts.op, name);
@@ -117,7 +116,7 @@ export async function getLinkByIndex(nl: RtNetlink, index: number): Promise<Link
   const opts = { op: `Unable to read link information of ifindex ${index}` };
   const reply = await nl.request(RTM_GETLINK, 0, formatLinkMessage({ link: { index }, attrs: { extMask: { skipStats: true } } }), opts);
   if (reply.kind === 'error') {
-    if (reply.errno === ENODEV) return null;
+    if (reply.errno === Errno.ENODEV) return null;
     throw systemError(ErrorDomain.NONE, reply.errno, opts.op);
   }
   if (reply.kind !== 'messages' || reply.messages[0]!.type !== RTM_NEWLINK) throw malformedReply(opts.op);
@@ -139,7 +138,7 @@ export async function linkExists(nl: RtNetlink, name: string): Promise<boolean> 
 
 async function requireIndex(nl: RtNetlink, name: string, op: string): Promise<number> {
   const l = await getLink(nl, name);
-  if (!l) throw systemError(ErrorDomain.NONE, ENODEV, op, { object: name });
+  if (!l) throw systemError(ErrorDomain.NONE, Errno.ENODEV, op, { object: name });
   return l.index;
 }
 
@@ -236,6 +235,6 @@ export async function deleteLink(nl: RtNetlink, name: string, options: { missing
   checkIfname(name);
   const op = `Unable to delete network device '${name}'`;
   const rc = await tryAck(nl, RTM_DELLINK, 0, { link: {}, attrs: { ifname: name } }, { op, dev: name });
-  if (rc === -ENODEV && options.missingOk) return;
+  if (rc === -Errno.ENODEV && options.missingOk) return;
   if (rc < 0) throw systemError(ErrorDomain.NONE, -rc, op, { object: name });
 }

@@ -6,7 +6,7 @@
 // mistake a transport failure for it.
 import { NetlinkSocket, RawNetlinkSocket, Protocol } from 'netlink';
 import type { NetlinkMessage } from 'netlink';
-import { ErrorDomain, ErrorNumber, VirtError, errnoByName, systemError, virtError } from '../errors/index.js';
+import { Errno, ErrorDomain, ErrorNumber, VirtError, errnoByName, systemError, virtError } from '../errors/index.js';
 
 export const RTM_NEWLINK = 16;
 export const RTM_DELLINK = 17;
@@ -23,8 +23,6 @@ export const NLM_F_DUMP = 0x300;
 export const NLM_F_EXCL = 0x200;
 export const NLM_F_CREATE = 0x400;
 
-const ETIMEDOUT = 110;
-const EIO = 5;
 
 /** Default wait for a reply; the VF requests use libvirt's 2000 ms. */
 export const DEFAULT_TIMEOUT_MS = 5000;
@@ -83,7 +81,7 @@ export class RtNetlink {
     try {
       raw = this.open();
     } catch (err) {
-      throw systemError(ErrorDomain.NET, errnoFrom(err) ?? EIO, 'cannot open netlink socket', undefined, { cause: err });
+      throw systemError(ErrorDomain.NET, errnoFrom(err) ?? Errno.EIO, 'cannot open netlink socket', undefined, { cause: err });
     }
     // The package types its constructor with its own raw class; the endpoint has the same shape.
     const sock = new NetlinkSocket(raw as unknown as RawNetlinkSocket);
@@ -157,7 +155,7 @@ function transportError(err: unknown, opts: NetlinkRequestOptions, timeout: numb
   if (errno !== undefined) return systemError(ErrorDomain.NET, errno, `netlink request failed: ${opts.op}`, fault, { cause: err });
   const msg = err instanceof Error ? err.message : String(err);
   if (/timeout/i.test(msg)) {
-    return systemError(ErrorDomain.NET, ETIMEDOUT, `no netlink reply within ${timeout} ms: ${opts.op}`, fault, { cause: err });
+    return systemError(ErrorDomain.NET, Errno.ETIMEDOUT, `no netlink reply within ${timeout} ms: ${opts.op}`, fault, { cause: err });
   }
   // e.g. a multipart reply without its DONE
   return virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.NONE, 'malformed netlink response message', { object: opts.dev ?? opts.op }, { cause: err });
