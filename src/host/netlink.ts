@@ -6,7 +6,7 @@
 // mistake a transport failure for it.
 import { NetlinkSocket, RawNetlinkSocket, Protocol } from 'netlink';
 import type { NetlinkMessage } from 'netlink';
-import { Errno, ErrorDomain, ErrorNumber, VirtError, errnoByName, systemError, virtError } from '../errors/index.js';
+import { Errno, ErrorDomain, ErrorNumber, VirtError, errnoOf, systemError, virtError } from '../errors/index.js';
 
 export const RTM_NEWLINK = 16;
 export const RTM_DELLINK = 17;
@@ -81,7 +81,7 @@ export class RtNetlink {
     try {
       raw = this.open();
     } catch (err) {
-      throw systemError(ErrorDomain.NET, errnoFrom(err) ?? Errno.EIO, 'cannot open netlink socket', undefined, { cause: err });
+      throw systemError(ErrorDomain.NET, errnoOf(err) ?? Errno.EIO, 'cannot open netlink socket', undefined, { cause: err });
     }
     // The package types its constructor with its own raw class; the endpoint has the same shape.
     const sock = new NetlinkSocket(raw as unknown as RawNetlinkSocket);
@@ -137,21 +137,10 @@ function interpretReply(messages: NetlinkMessage[], opts: NetlinkRequestOptions)
   return { kind: 'messages', messages };
 }
 
-function errnoFrom(err: unknown): number | undefined {
-  if (typeof err !== 'object' || err === null) return undefined;
-  const e = err as { errno?: unknown; code?: unknown };
-  if (typeof e.code === 'string') {
-    const n = errnoByName(e.code);
-    if (n !== undefined) return n;
-  }
-  if (typeof e.errno === 'number') return Math.abs(e.errno);
-  return undefined;
-}
-
 function transportError(err: unknown, opts: NetlinkRequestOptions, timeout: number): VirtError {
   if (err instanceof VirtError) return err;
   const fault = opts.dev ? { object: opts.dev } : undefined;
-  const errno = errnoFrom(err);
+  const errno = errnoOf(err);
   if (errno !== undefined) return systemError(ErrorDomain.NET, errno, `netlink request failed: ${opts.op}`, fault, { cause: err });
   const msg = err instanceof Error ? err.message : String(err);
   if (/timeout/i.test(msg)) {
