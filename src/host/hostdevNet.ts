@@ -5,7 +5,7 @@
 // saved and gives the VF back to its host driver.
 import { promises as fs } from 'node:fs';
 import { Errno, ErrorDomain, ErrorNumber, VirtError, fromSystemError, systemError, virtError } from '../errors/index.js';
-import { normalizeMac } from './macAddress.js';
+import { formatMac, macBytes } from './macAddress.js';
 import type { NetHost } from './netHost.js';
 import { readNetConfig, restoreSavedNetConfig, saveNetConfig, setNetConfig, type VlanConfig } from './netConfigState.js';
 import { detachPciDevice, isVfPciDir, pciDeviceDir, pciDriverName, pciHeaderType, reattachPciDevice, vfInfo } from './pciSysfs.js';
@@ -55,8 +55,7 @@ export async function prepareHostdevInterface(host: NetHost, options: HostdevInt
   if (!(await host.sysfs.exists(dir))) {
     throw systemError(ErrorDomain.NONE, Errno.ENOENT, `Device ${address} not found: could not access ${host.sysfs.path(dir)}`, { object: address });
   }
-  const guestMac = normalizeMac(options.guestMac);
-  if (!guestMac) throw virtError(ErrorNumber.INVALID_ARG, ErrorDomain.NONE, `invalid MAC address '${options.guestMac}'`);
+  const guestMac = formatMac(macBytes(options.guestMac));
   const header = await pciHeaderType(host.sysfs, address);
   if (header !== null && header !== 0) {
     throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.NONE, 'Non-endpoint PCI devices cannot be assigned to guests', { object: address });

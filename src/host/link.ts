@@ -4,7 +4,7 @@
 import { Errno, ErrorDomain, ErrorNumber, systemError, virtError } from '../errors/index.js';
 import type { LinkInfo, LinkMessage, VfInfo } from './ifla.js';
 import { IFF_UP, deviceFlagsOf, formatLinkMessage, parseLinkMessage } from './ifla.js';
-import { formatMac, parseMac } from './macAddress.js';
+import { formatMac, macBytes } from './macAddress.js';
 import {
   NLM_F_CREATE,
   NLM_F_DUMP,
@@ -142,12 +142,6 @@ async function requireIndex(nl: RtNetlink, name: string, op: string): Promise<nu
   return l.index;
 }
 
-function macBytes(mac: string): Buffer {
-  const b = parseMac(mac);
-  if (!b) throw virtError(ErrorNumber.INVALID_ARG, ErrorDomain.NONE, `invalid MAC address '${mac}'`, { value: mac });
-  return Buffer.from(b);
-}
-
 /** IFLA_ADDRESS of `name` := mac (SIOCSIFHWADDR's equivalent). */
 export async function setLinkMac(nl: RtNetlink, name: string, mac: string): Promise<void> {
   const rc = await trySetLinkMac(nl, name, mac);
@@ -157,7 +151,7 @@ export async function setLinkMac(nl: RtNetlink, name: string, mac: string): Prom
 /** As setLinkMac, but returns 0 or the negative kernel errno (the VF fallback needs the errno). */
 export async function trySetLinkMac(nl: RtNetlink, name: string, mac: string): Promise<number> {
   checkIfname(name);
-  return tryAck(nl, RTM_SETLINK, 0, { link: {}, attrs: { ifname: name, address: macBytes(mac) } }, {
+  return tryAck(nl, RTM_SETLINK, 0, { link: {}, attrs: { ifname: name, address: Buffer.from(macBytes(mac)) } }, {
     op: `Cannot set interface MAC to ${mac} on '${name}'`,
     dev: name,
   });
@@ -203,7 +197,7 @@ export interface NewLinkOptions {
 export async function tryCreateLink(nl: RtNetlink, name: string, linkinfo: LinkInfo, options: NewLinkOptions = {}): Promise<number> {
   checkIfname(name);
   const attrs: LinkMessage['attrs'] = { ifname: name, linkinfo };
-  if (options.mac) attrs.address = macBytes(options.mac);
+  if (options.mac) attrs.address = Buffer.from(macBytes(options.mac));
   if (options.mtu) attrs.mtu = options.mtu;
   if (options.lowerIndex !== undefined) attrs.link = options.lowerIndex;
   return tryAck(nl, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, { link: {}, attrs }, {

@@ -8,7 +8,8 @@
 import { readFile } from 'node:fs/promises';
 import { createRtNetlink, type RtNetlinkSocket } from 'netlink';
 import { ErrorDomain, ErrorNumber, errnoByName, systemError, virtError } from '../errors/index.js';
-import { macBytes } from './bandwidth.js';
+import { normalizeMacAddr } from '../conf/macAddr.js';
+import { macBytes } from './macAddress.js';
 import { SIOCADDMULTI, SIOCDELMULTI, ifreqHwaddrIoctl } from './syscalls.js';
 import type { WarnFn } from './tc.js';
 
@@ -48,12 +49,7 @@ function rxError(what: string, fault?: string): never {
 
 /** A MAC in canonical lowercase "aa:bb:cc:dd:ee:ff" form, or undefined if it is not one. */
 function normaliseMac(text: unknown): string | undefined {
-  if (typeof text !== 'string') return undefined;
-  try {
-    return [...macBytes(text)].map((b) => b.toString(16).padStart(2, '0')).join(':');
-  } catch {
-    return undefined;
-  }
+  return typeof text === 'string' ? normalizeMacAddr(text) : undefined;
 }
 
 /**

@@ -15,7 +15,8 @@ import {
   tunSetIff,
 } from './syscalls.js';
 import { checkIfname, deleteLink, getLink, setLinkMac, setLinkMaster, setLinkMtu, setLinkUp } from './link.js';
-import { formatMac, parseMac } from './macAddress.js';
+import { tapHostMac } from '../conf/macAddr.js';
+import { formatMac, macBytes } from './macAddress.js';
 import { openMacvtapQueues } from './macvtap.js';
 import type { NetHost } from './netHost.js';
 import { VNET_TEMPLATE, isNameTemplate } from './netdevNames.js';
@@ -33,16 +34,9 @@ export interface TapDevice {
   type: 'tap' | 'macvtap';
 }
 
-/**
- * The host side's MAC for a guest MAC: first byte 0xFE, or 0xFA when the guest's already is
- * 0xFE. A tap with the guest's own MAC makes the bridge warn "received packet … with own address
- * as source address", and a high first byte keeps the tap from becoming the bridge's MAC.
- */
+/** The host side's MAC for a guest MAC (first byte 0xFE, or 0xFA): conf's tapHostMac, as text. */
 export function hostSideMac(guestMac: string): string {
-  const b = parseMac(guestMac);
-  if (!b) throw virtError(ErrorNumber.INVALID_ARG, ErrorDomain.NONE, `invalid MAC address '${guestMac}'`, { value: guestMac });
-  b[0] = b[0] === 0xfe ? 0xfa : 0xfe;
-  return formatMac(b);
+  return formatMac(tapHostMac(macBytes(guestMac)));
 }
 
 export interface CreateTapOptions {
