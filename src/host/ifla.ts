@@ -231,5 +231,8 @@ export function deviceFlagsOf(link: rt.Link): number {
   return link.flags ? rt.formatDeviceFlags(link.flags) : 0;
 }
 
-/** IFF_UP */
+/** ifi_flags bits (linux/if.h) that tsvirt reads or sets. */
 export const IFF_UP = 0x1;
+export const IFF_PROMISC = 0x100;
+export const IFF_ALLMULTI = 0x200;
+export const IFF_MULTICAST = 0x1000;

@@ -2,6 +2,7 @@
 // create and delete bridges, veths and dummies. Every kernel errno becomes a system error that
 // names the operation and the device ("Cannot set interface MAC to … on 'vnet0': …").
 import { Errno, ErrorDomain, ErrorNumber, systemError, virtError } from '../errors/index.js';
+import type { rt } from 'netlink';
 import type { LinkInfo, LinkMessage, VfInfo } from './ifla.js';
 import { IFF_UP, deviceFlagsOf, formatLinkMessage, parseLinkMessage } from './ifla.js';
 import { formatMac, macBytes } from './macAddress.js';
@@ -162,13 +163,32 @@ export async function setLinkMtu(nl: RtNetlink, name: string, mtu: number): Prom
   await ack(nl, RTM_SETLINK, 0, { link: {}, attrs: { ifname: name, mtu } }, { op: `Cannot set interface MTU to ${mtu} on '${name}'`, dev: name });
 }
 
-/** IFF_UP on or off; other flags untouched (ifi_change = IFF_UP). */
-export async function setLinkUp(nl: RtNetlink, name: string, up: boolean): Promise<void> {
+/** The device flags tsvirt turns on and off. */
+export type LinkFlagName = 'up' | 'promisc' | 'multicast' | 'allmulti';
+
+/**
+ * Turns the named device flags (IFF_*) on (true) or off (false); the others stay as they are
+ * (ifi_change holds only the named ones). `op` names the change in the error.
+ */
+export async function setLinkFlags(
+  nl: RtNetlink,
+  name: string,
+  flags: Partial<Record<LinkFlagName, boolean>>,
+  op = `Cannot set interface flags on '${name}'`,
+): Promise<void> {
   checkIfname(name);
-  await ack(nl, RTM_SETLINK, 0, { link: { flags: up ? { up: true } : {}, change: { up: true } }, attrs: { ifname: name } }, {
-    op: `Cannot bring interface '${name}' ${up ? 'up' : 'down'}`,
-    dev: name,
-  });
+  const on: rt.DeviceFlags = {};
+  const change: rt.DeviceFlags = {};
+  for (const [flag, value] of Object.entries(flags) as [LinkFlagName, boolean][]) {
+    change[flag] = true;
+    if (value) on[flag] = true;
+  }
+  await ack(nl, RTM_SETLINK, 0, { link: { flags: on, change }, attrs: { ifname: name } }, { op, dev: name });
+}
+
+/** IFF_UP on or off; other flags untouched. */
+export async function setLinkUp(nl: RtNetlink, name: string, up: boolean): Promise<void> {
+  await setLinkFlags(nl, name, { up }, `Cannot bring interface '${name}' ${up ? 'up' : 'down'}`);
 }
 
 /** Enslaves `name` to bridge `master`, or frees it (master null). */
