@@ -4,9 +4,20 @@
 // socket itself (send, timeout, a reply that cannot be parsed) is a thrown VirtError and never an
 // errno value, so callers that tolerate a kernel errno (EPERM when clearing a VF VLAN) cannot
 // mistake a transport failure for it.
-import { NetlinkSocket, RawNetlinkSocket, Protocol } from 'netlink';
-import type { NetlinkMessage } from 'netlink';
+import { createRequire } from 'node:module';
+import type * as NetlinkPackage from 'netlink';
+import type { NetlinkMessage, NetlinkSocket, RawNetlinkSocket } from 'netlink';
 import { Errno, ErrorDomain, ErrorNumber, VirtError, errnoOf, systemError, virtError } from '../errors/index.js';
+
+let pkg: typeof NetlinkPackage | undefined;
+
+/**
+ * The `netlink` package, loaded on first use: it is a native addon and several MiB of code, and
+ * most tsvirt processes (a CLI command, a daemon without running guests) never send a request.
+ */
+export function netlinkPackage(): typeof NetlinkPackage {
+  return (pkg ??= createRequire(import.meta.url)('netlink') as typeof NetlinkPackage);
+}
 
 export const RTM_NEWLINK = 16;
 export const RTM_DELLINK = 17;
@@ -73,7 +84,7 @@ export class RtNetlink {
   private socket: NetlinkSocket | undefined;
 
   /** `open` makes the endpoint; by default a real NETLINK_ROUTE socket of this process. */
-  constructor(private readonly open: () => NetlinkEndpoint = () => new RawNetlinkSocket(Protocol.ROUTE)) {}
+  constructor(private readonly open: () => NetlinkEndpoint = openRouteSocket) {}
 
   private sock(): NetlinkSocket {
     if (this.socket) return this.socket;
@@ -84,7 +95,7 @@ export class RtNetlink {
       throw systemError(ErrorDomain.NET, errnoOf(err) ?? Errno.EIO, 'cannot open netlink socket', undefined, { cause: err });
     }
     // The package types its constructor with its own raw class; the endpoint has the same shape.
-    const sock = new NetlinkSocket(raw as unknown as RawNetlinkSocket);
+    const sock = new (netlinkPackage().NetlinkSocket)(raw as unknown as RawNetlinkSocket);
     // A socket error (e.g. ENOBUFS) would otherwise be thrown from the event emitter: drop the
     // socket instead, so the next request opens a fresh one; waiting requests time out.
     sock.on('error', () => {
@@ -121,6 +132,11 @@ export class RtNetlink {
     this.socket = undefined;
     sock?.close();
   }
+}
+
+function openRouteSocket(): NetlinkEndpoint {
+  const nl = netlinkPackage();
+  return new nl.RawNetlinkSocket(nl.Protocol.ROUTE);
 }
 
 function interpretReply(messages: NetlinkMessage[], opts: NetlinkRequestOptions): NetlinkReply {
