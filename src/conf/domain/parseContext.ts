@@ -17,7 +17,7 @@ import {
   type CBase,
   type PropOptions,
 } from '../xmlProps.js';
-import { textOf, type XmlElement } from '../xml/xmlTree.js';
+import { child, children, isElement, textOf, type XmlElement } from '../xml/xmlTree.js';
 
 export type NumberBase = CBase;
 
@@ -53,7 +53,7 @@ export class ParseContext {
     if (!this.usedEls) return;
     this.usedEls.add(el);
     this.usedAttrs!.set(el, new Set(Object.keys(el.attrs)));
-    for (const c of el.children) if (typeof c === 'object' && 'name' in c) this.useSubtree(c);
+    for (const c of children(el)) this.useSubtree(c);
   }
 
   attr(el: XmlElement, name: string): string | undefined {
@@ -67,24 +67,15 @@ export class ParseContext {
 
   /** First child element with this name. */
   child(el: XmlElement, name: string): XmlElement | undefined {
-    for (const c of el.children) {
-      if (typeof c === 'object' && 'name' in c && c.name === name) {
-        this.usedEls?.add(c);
-        return c;
-      }
-    }
-    return undefined;
+    const c = child(el, name);
+    if (c) this.usedEls?.add(c);
+    return c;
   }
 
   /** All child elements with this name, or all child elements. */
   children(el: XmlElement, name?: string): XmlElement[] {
-    const out: XmlElement[] = [];
-    for (const c of el.children) {
-      if (typeof c === 'object' && 'name' in c && (name === undefined || c.name === name)) {
-        this.usedEls?.add(c);
-        out.push(c);
-      }
-    }
+    const out = children(el, name);
+    if (this.usedEls) for (const c of out) this.usedEls.add(c);
     return out;
   }
 
@@ -164,7 +155,7 @@ export class ParseContext {
       }
     }
     for (const c of el.children) {
-      if (typeof c !== 'object' || !('name' in c)) continue;
+      if (!isElement(c)) continue;
       if (!this.usedEls!.has(c)) {
         return {
           message: `Element ${el.name} has extra content: ${c.name}`,
