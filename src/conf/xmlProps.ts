@@ -3,7 +3,8 @@
 // semantics of libvirt's virStrToLong_* helpers, and the virXMLProp* attribute readers with
 // their exact error texts (error domain XML, as libvirt's virxml.c reports them).
 import { ErrorDomain, ErrorNumber, virtError, type VirtError } from '../errors/index.js';
-import { textOf, type XmlElement } from './xml/xmlTree.js';
+import { normalizeUuid } from './uuid.js';
+import { child, children, textOf, type XmlElement } from './xml/xmlTree.js';
 
 /**
  * How a parser reads the tree. A caller that validates (VIR_*_DEFINE_VALIDATE) passes a reader
@@ -17,18 +18,7 @@ export interface XmlReader {
 }
 
 /** A reader that only reads. */
-export const plainReader: XmlReader = {
-  attr: (el, name) => el.attrs[name],
-  child: (el, name) => {
-    for (const c of el.children) if (typeof c === 'object' && 'name' in c && c.name === name) return c;
-    return undefined;
-  },
-  children: (el, name) => {
-    const out: XmlElement[] = [];
-    for (const c of el.children) if (typeof c === 'object' && 'name' in c && (name === undefined || c.name === name)) out.push(c);
-    return out;
-  },
-};
+export const plainReader: XmlReader = { attr: (el, name) => el.attrs[name], child, children };
 
 export { textOf };
 
@@ -87,6 +77,12 @@ export function strToInt(s: string, base: CBase = 10): number | undefined {
   return Number(v);
 }
 
+/** virStrToLong_ll: long long. */
+export function strToLongLong(s: string, base: CBase = 10): bigint | undefined {
+  const v = parseCLong(s, base);
+  return v === undefined || v < -(1n << 63n) || v >= 1n << 63n ? undefined : v;
+}
+
 /** virStrToLong_ullp: unsigned long long, a minus sign refused; a bigint for the full range. */
 export function strToULongLongP(s: string, base: CBase = 10): bigint | undefined {
   if (s.includes('-')) return undefined;
@@ -104,6 +100,20 @@ export function strToULongLong(s: string, base: CBase = 10): bigint | undefined 
 
 // ---- virXMLProp* readers (errors from libvirt's XML helpers: XML_ERROR, domain XML) ----
 
+/** The values of virTristateBool and virTristateSwitch; the first ("default") is not valid XML. */
+export const TRISTATE_BOOL = ['default', 'yes', 'no'] as const;
+export const TRISTATE_SWITCH = ['default', 'on', 'off'] as const;
+
+export interface PropOptions {
+  required?: boolean;
+  /** Zero (or the enum's first, "default" value) is refused. */
+  nonzero?: boolean;
+}
+
+export interface NumberPropOptions extends PropOptions {
+  base?: CBase;
+}
+
 function missingAttr(el: XmlElement, name: string): VirtError {
   return virtError(ErrorNumber.XML_ERROR, ErrorDomain.XML, `Missing required attribute '${name}' in element '${el.name}'`, {
     element: el.name,
@@ -120,41 +130,79 @@ function invalidAttr(el: XmlElement, name: string, value: string, suffix: string
   );
 }
 
-/** virXMLPropUInt: an unsigned int attribute; a minus sign is refused. */
-export function propUInt(
+function zeroAttr(el: XmlElement, name: string, value: string): VirtError {
+  return virtError(ErrorNumber.XML_ERROR, ErrorDomain.XML, `Invalid value for attribute '${name}' in element '${el.name}': Zero is not permitted`, {
+    element: el.name,
+    attribute: name,
+    value,
+  });
+}
+
+/** An attribute that must be present (virXMLPropStringRequired). */
+export function propRequired(r: XmlReader, el: XmlElement, name: string): string {
+  const v = r.attr(el, name);
+  if (v === undefined) throw missingAttr(el, name);
+  return v;
+}
+
+/**
+ * A number attribute: absent → undefined (or the missing-attribute error when required); text
+ * `parse` refuses → invalid value with `expected` ("Expected integer value"); zero refused with
+ * nonzero.
+ */
+function propNumber<T extends number | bigint>(
   r: XmlReader,
   el: XmlElement,
   name: string,
-  opts: { base?: CBase; required?: boolean; nonzero?: boolean } = {},
-): number | undefined {
+  opts: PropOptions,
+  parse: (v: string) => T | undefined,
+  expected: string,
+): T | undefined {
   const v = r.attr(el, name);
   if (v === undefined) {
     if (opts.required) throw missingAttr(el, name);
     return undefined;
   }
-  const n = strToUIntP(v, opts.base ?? 10);
-  if (n === undefined) throw invalidAttr(el, name, v, ' Expected non-negative integer value');
-  if (opts.nonzero && n === 0) {
-    throw virtError(ErrorNumber.XML_ERROR, ErrorDomain.XML, `Invalid value for attribute '${name}' in element '${el.name}': Zero is not permitted`, {
-      element: el.name,
-      attribute: name,
-      value: v,
-    });
-  }
+  const n = parse(v);
+  if (n === undefined) throw invalidAttr(el, name, v, expected);
+  if (opts.nonzero && (n === 0 || n === 0n)) throw zeroAttr(el, name, v);
   return n;
+}
+
+/** virXMLPropUInt: an unsigned int attribute; a minus sign is refused. */
+export function propUInt(r: XmlReader, el: XmlElement, name: string, opts: NumberPropOptions = {}): number | undefined {
+  return propNumber(r, el, name, opts, (v) => strToUIntP(v, opts.base ?? 10), ' Expected non-negative integer value');
+}
+
+/** virXMLPropInt; with nonnegative a negative value is refused as well. */
+export function propInt(r: XmlReader, el: XmlElement, name: string, opts: NumberPropOptions & { nonnegative?: boolean } = {}): number | undefined {
+  const n = propNumber(r, el, name, opts, (v) => strToInt(v, opts.base ?? 10), ' Expected integer value');
+  if (opts.nonnegative && n !== undefined && n < 0) throw invalidAttr(el, name, r.attr(el, name)!, ' Expected non-negative value');
+  return n;
+}
+
+/** virXMLPropULongLong (a bigint for the full range); a minus sign is refused. */
+export function propULongLong(r: XmlReader, el: XmlElement, name: string, opts: NumberPropOptions = {}): bigint | undefined {
+  return propNumber(r, el, name, opts, (v) => strToULongLongP(v, opts.base ?? 10), ' Expected non-negative integer value');
+}
+
+/** virXMLPropUUID: a UUID attribute, returned in canonical form. */
+export function propUuid(r: XmlReader, el: XmlElement, name: string, opts: { required?: boolean } = {}): string | undefined {
+  const v = r.attr(el, name);
+  if (v === undefined) {
+    if (opts.required) throw missingAttr(el, name);
+    return undefined;
+  }
+  const u = normalizeUuid(v);
+  if (!u) throw invalidAttr(el, name, v, ' Expected UUID');
+  return u;
 }
 
 /**
  * virXMLPropEnum: one of `values`. libvirt's enums start with a "default"/"none" entry that
  * the XML may not name; pass it as `values[0]` with `nonzero` to refuse it the same way.
  */
-export function propEnum<T extends string>(
-  r: XmlReader,
-  el: XmlElement,
-  name: string,
-  values: readonly T[],
-  opts: { required?: boolean; nonzero?: boolean } = {},
-): T | undefined {
+export function propEnum<T extends string>(r: XmlReader, el: XmlElement, name: string, values: readonly T[], opts: PropOptions = {}): T | undefined {
   const v = r.attr(el, name);
   if (v === undefined) {
     if (opts.required) throw missingAttr(el, name);
@@ -167,13 +215,13 @@ export function propEnum<T extends string>(
 
 /** virXMLPropTristateBool: 'yes' | 'no'. */
 export function propYesNo(r: XmlReader, el: XmlElement, name: string, opts: { required?: boolean } = {}): boolean | undefined {
-  const v = propEnum(r, el, name, ['default', 'yes', 'no'] as const, { ...opts, nonzero: true });
+  const v = propEnum(r, el, name, TRISTATE_BOOL, { ...opts, nonzero: true });
   return v === undefined ? undefined : v === 'yes';
 }
 
 /** virXMLPropTristateSwitch: 'on' | 'off'. */
 export function propOnOff(r: XmlReader, el: XmlElement, name: string, opts: { required?: boolean } = {}): boolean | undefined {
-  const v = propEnum(r, el, name, ['default', 'on', 'off'] as const, { ...opts, nonzero: true });
+  const v = propEnum(r, el, name, TRISTATE_SWITCH, { ...opts, nonzero: true });
   return v === undefined ? undefined : v === 'on';
 }
 

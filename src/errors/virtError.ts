@@ -104,7 +104,8 @@ export function virtError(
   options?: { cause?: unknown },
 ): VirtError {
   const tpl = errorTemplates[code] ?? ['unknown error', 'unknown error: %s'];
-  const message = detail ? tpl[1].replace('%s', detail) : tpl[0];
+  // A replacer function: a string replacement would expand `$&`, `$'`… found in the detail.
+  const message = detail ? tpl[1].replace('%s', () => detail) : tpl[0];
   return new VirtError(
     {
       code,

@@ -9,6 +9,7 @@
 // kbps = 1000 bytes/s); burst is KiB and goes as "<n>kb". Values are whatever the config held
 // (libvirt: unsigned 64-bit), so they are carried as bigint and never rounded.
 import { ErrorDomain, ErrorNumber, virtError } from '../errors/index.js';
+import { macBytes } from './macAddress.js';
 import { Tc, type TcResult } from './tc.js';
 
 /** A rate in kilobytes/s (or a burst in KiB): a config value, unsigned 64-bit. */
@@ -88,15 +89,6 @@ export function hasFloor(bw: Bandwidth | null | undefined): boolean {
 export function networkCeil(netBw: Bandwidth): bigint {
   const peak = kbps(netBw.inbound?.peak, 'peak');
   return peak !== 0n ? peak : kbps(netBw.inbound?.average, 'average');
-}
-
-/** Parses "52:54:00:12:34:56" into 6 bytes; the host layer gets MACs as text from the drivers. */
-export function macBytes(mac: string): Uint8Array {
-  const m = /^([0-9a-fA-F]{1,2})(?::([0-9a-fA-F]{1,2})){5}$/.test(mac) ? mac.split(':') : null;
-  if (!m) {
-    throw virtError(ErrorNumber.INVALID_ARG, ErrorDomain.NONE, `unable to parse mac address '${mac}'`, { value: mac });
-  }
-  return Uint8Array.from(m.map((x) => parseInt(x, 16)));
 }
 
 const hex2 = (n: number): string => n.toString(16).padStart(2, '0');

@@ -7,6 +7,7 @@
 // and call the driver's `save` at the same point libvirt saves its status file, undoing both
 // the state and the tc change if saving fails.
 import { ErrorDomain, ErrorNumber, virtError } from '../errors/index.js';
+import { formatBitmap } from '../conf/bitmap.js';
 import { type Bandwidth, NetDevBandwidth, bandwidthFloor, hasFloor, kbps, networkCeil } from './bandwidth.js';
 
 /** Class ids 0, 1 and 2 are the root, the network limit (1:1) and unguaranteed traffic (1:2). */
@@ -14,7 +15,8 @@ export const RESERVED_CLASS_IDS = 3;
 
 /**
  * The set of class ids in use on one network bridge: a growable bitmap with 0–2 always set,
- * handing out the lowest free id ≥ 3. Formats and parses libvirt's bitmap text ("0-3,5").
+ * handing out the lowest free id ≥ 3. (The network's status file keeps it as libvirt's bitmap
+ * text: conf/bitmap.ts.)
  */
 export class ClassIdMap {
   private readonly used = new Set<number>();
@@ -27,44 +29,9 @@ export class ClassIdMap {
     }
   }
 
-  /**
-   * Parses libvirt's bitmap syntax as found in `<class_id bitmap='…'/>`: comma-separated ids and
-   * ranges "a-b", "^n" removing an id. Bad text → INTERNAL_ERROR naming it.
-   */
-  static parse(text: string): ClassIdMap {
-    const set = new Set<number>();
-    const bad = () =>
-      virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.NETWORK, `Invalid class_id bitmap '${text}'`, { value: text });
-    const t = text.trim();
-    if (t !== '') {
-      for (const raw of t.split(',')) {
-        const part = raw.trim();
-        const neg = part.startsWith('^');
-        const m = /^(\d+)(?:-(\d+))?$/.exec(neg ? part.slice(1) : part);
-        if (!m || (neg && m[2] !== undefined)) throw bad();
-        const a = Number(m[1]);
-        const b = m[2] === undefined ? a : Number(m[2]);
-        if (b < a || b > 0xffff) throw bad();
-        for (let i = a; i <= b; i++) {
-          if (neg) set.delete(i);
-          else set.add(i);
-        }
-      }
-    }
-    return new ClassIdMap(set);
-  }
-
-  /** libvirt's virBitmapFormat: ranges of consecutive ids, e.g. "0-3" after the first plug. */
+  /** libvirt's virBitmapFormat of the ids: "0-3" after the first plug. */
   format(): string {
-    const ids = [...this.used].sort((a, b) => a - b);
-    const parts: string[] = [];
-    for (let i = 0; i < ids.length; ) {
-      let j = i;
-      while (j + 1 < ids.length && ids[j + 1] === ids[j]! + 1) j++;
-      parts.push(i === j ? `${ids[i]}` : `${ids[i]}-${ids[j]}`);
-      i = j + 1;
-    }
-    return parts.join(',');
+    return formatBitmap(this.used);
   }
 
   has(id: number): boolean {

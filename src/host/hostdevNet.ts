@@ -4,8 +4,8 @@
 // a failure at any step undoes the steps before it, state file included. Stop restores what was
 // saved and gives the VF back to its host driver.
 import { promises as fs } from 'node:fs';
-import { ErrorDomain, ErrorNumber, VirtError, fromSystemError, systemError, virtError } from '../errors/index.js';
-import { normalizeMac } from './macAddress.js';
+import { Errno, ErrorDomain, ErrorNumber, VirtError, fromSystemError, systemError, virtError } from '../errors/index.js';
+import { formatMac, macBytes } from './macAddress.js';
 import type { NetHost } from './netHost.js';
 import { readNetConfig, restoreSavedNetConfig, saveNetConfig, setNetConfig, type VlanConfig } from './netConfigState.js';
 import { detachPciDevice, isVfPciDir, pciDeviceDir, pciDriverName, pciHeaderType, reattachPciDevice, vfInfo } from './pciSysfs.js';
@@ -53,10 +53,9 @@ export async function prepareHostdevInterface(host: NetHost, options: HostdevInt
   const stub = options.stubDriver ?? 'vfio-pci';
   const dir = pciDeviceDir(address);
   if (!(await host.sysfs.exists(dir))) {
-    throw systemError(ErrorDomain.NONE, 2, `Device ${address} not found: could not access ${host.sysfs.path(dir)}`, { object: address });
+    throw systemError(ErrorDomain.NONE, Errno.ENOENT, `Device ${address} not found: could not access ${host.sysfs.path(dir)}`, { object: address });
   }
-  const guestMac = normalizeMac(options.guestMac);
-  if (!guestMac) throw virtError(ErrorNumber.INVALID_ARG, ErrorDomain.NONE, `invalid MAC address '${options.guestMac}'`);
+  const guestMac = formatMac(macBytes(options.guestMac));
   const header = await pciHeaderType(host.sysfs, address);
   if (header !== null && header !== 0) {
     throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.NONE, 'Non-endpoint PCI devices cannot be assigned to guests', { object: address });

@@ -2,9 +2,10 @@
 // every attribute but leaves some as raw Buffers: IFLA_LINKINFO and its per-kind data, IFLA_LINK,
 // IFLA_EXT_MASK, and the VF structs inside IFLA_VFINFO_LIST. The codecs below fill those in, one
 // declaration per attribute, composed from the package's own struct codecs, so every request is
-// built by the package's attribute stream and no byte offsets live in tsvirt.
-import { AttrStream, getU32, getU8, ifla, putU32, rt } from 'netlink';
-import type { StreamData } from 'netlink';
+// built by the package's attribute stream and no byte offsets live in tsvirt. The package is
+// loaded on the first call (pkg(), netlink.ts), not with this module.
+import type { StreamData, ifla, rt } from 'netlink';
+import { netlinkPackage as pkg } from './netlink.js';
 
 /** IFLA_MACVLAN_MODE values. */
 export const MacvlanMode = { private: 1, vepa: 2, bridge: 4, passthrough: 8, source: 16 } as const;
@@ -79,7 +80,7 @@ const ETH_ALEN = 6;
 const MAX_ADDR_LEN = 32;
 
 function stream(data: StreamData): Buffer {
-  const out = new AttrStream();
+  const out = new (pkg().AttrStream)();
   out.emit(data);
   return Buffer.concat(out.bufs);
 }
@@ -87,18 +88,18 @@ function stream(data: StreamData): Buffer {
 /** IFLA_INFO_DATA per kind. */
 const infoData: Record<string, { format?(x: LinkInfo): Buffer | undefined; parse?(b: Buffer): Partial<LinkInfo> }> = {
   macvtap: {
-    format: (x) => ('macvlan' in x && x.macvlan ? stream(ifla.formatMacvlan(x.macvlan)) : undefined),
-    parse: (b) => ({ macvlan: pick(ifla.parseMacvlan(b), ['mode', 'flags']) }),
+    format: (x) => ('macvlan' in x && x.macvlan ? stream(pkg().ifla.formatMacvlan(x.macvlan)) : undefined),
+    parse: (b) => ({ macvlan: pick(pkg().ifla.parseMacvlan(b), ['mode', 'flags']) }),
   },
   macvlan: {
-    format: (x) => ('macvlan' in x && x.macvlan ? stream(ifla.formatMacvlan(x.macvlan)) : undefined),
-    parse: (b) => ({ macvlan: pick(ifla.parseMacvlan(b), ['mode', 'flags']) }),
+    format: (x) => ('macvlan' in x && x.macvlan ? stream(pkg().ifla.formatMacvlan(x.macvlan)) : undefined),
+    parse: (b) => ({ macvlan: pick(pkg().ifla.parseMacvlan(b), ['mode', 'flags']) }),
   },
   veth: {
     // VETH_INFO_PEER: an ifinfomsg followed by the peer's attributes.
     format: (x) =>
       'peer' in x && x.peer
-        ? stream(ifla.formatVethInfo({ peer: Buffer.concat([rt.formatLink({}), stream(ifla.formatLinkAttrs({ ifname: x.peer.ifname }))]) }))
+        ? stream(pkg().ifla.formatVethInfo({ peer: Buffer.concat([pkg().rt.formatLink({}), stream(pkg().ifla.formatLinkAttrs({ ifname: x.peer.ifname }))]) }))
         : undefined,
   },
   bridge: {
@@ -106,30 +107,30 @@ const infoData: Record<string, { format?(x: LinkInfo): Buffer | undefined; parse
       if (!('bridge' in x) || !x.bridge) return undefined;
       const b = x.bridge as BridgeInfo;
       return stream(
-        ifla.formatBridge({
-          forwardDelay: b.forwardDelay !== undefined ? putU32(b.forwardDelay) : undefined,
-          stpState: b.stpState !== undefined ? putU32(b.stpState) : undefined,
+        pkg().ifla.formatBridge({
+          forwardDelay: b.forwardDelay !== undefined ? pkg().putU32(b.forwardDelay) : undefined,
+          stpState: b.stpState !== undefined ? pkg().putU32(b.stpState) : undefined,
           vlanFiltering: b.vlanFiltering !== undefined ? Buffer.from([b.vlanFiltering ? 1 : 0]) : undefined,
         }),
       );
     },
     parse: (b) => {
-      const br = ifla.parseBridge(b);
-      const u32 = (v?: Buffer) => (v && v.length === 4 ? getU32(v) : undefined);
+      const br = pkg().ifla.parseBridge(b);
+      const u32 = (v?: Buffer) => (v && v.length === 4 ? pkg().getU32(v) : undefined);
       const info: BridgeInfo = {};
       const delay = u32(br.forwardDelay);
       if (delay !== undefined) info.forwardDelay = delay;
       const stp = u32(br.stpState);
       if (stp !== undefined) info.stpState = stp;
-      if (br.vlanFiltering && br.vlanFiltering.length >= 1) info.vlanFiltering = getU8(br.vlanFiltering.subarray(0, 1)) === 1;
+      if (br.vlanFiltering && br.vlanFiltering.length >= 1) info.vlanFiltering = pkg().getU8(br.vlanFiltering.subarray(0, 1)) === 1;
       return { bridge: info };
     },
   },
   tun: {
     parse: (b) => {
-      const t = ifla.parseTun(b);
-      const u8 = (v?: Buffer) => (v && v.length >= 1 ? getU8(v.subarray(0, 1)) : undefined);
-      const u32 = (v?: Buffer) => (v && v.length === 4 ? getU32(v) : undefined);
+      const t = pkg().ifla.parseTun(b);
+      const u8 = (v?: Buffer) => (v && v.length >= 1 ? pkg().getU8(v.subarray(0, 1)) : undefined);
+      const u32 = (v?: Buffer) => (v && v.length === 4 ? pkg().getU32(v) : undefined);
       const flag = (v?: Buffer) => (v ? u8(v) === 1 : undefined);
       return {
         tun: {
@@ -156,41 +157,41 @@ function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Pick<T, K> 
 function formatVfMac(m: VfMac): Buffer {
   if (m.mac.length !== ETH_ALEN) throw new RangeError('VF MAC must be 6 bytes');
   // u8 mac[32]: the 6 address bytes, zero-filled to MAX_ADDR_LEN
-  return ifla.formatVirtualFunctionMac({ vf: m.vf, mac: [...m.mac, ...new Array<number>(MAX_ADDR_LEN - ETH_ALEN).fill(0)] });
+  return pkg().ifla.formatVirtualFunctionMac({ vf: m.vf, mac: [...m.mac, ...new Array<number>(MAX_ADDR_LEN - ETH_ALEN).fill(0)] });
 }
 
 /** The attribute codecs for the members the package leaves raw. */
 const linkAttrCodecs = {
   linkinfo: {
-    format: (x: LinkInfo): Buffer => stream(ifla.formatInfo({ kind: x.kind, data: infoData[x.kind]?.format?.(x) })),
+    format: (x: LinkInfo): Buffer => stream(pkg().ifla.formatInfo({ kind: x.kind, data: infoData[x.kind]?.format?.(x) })),
     parse: (b: Buffer): LinkInfo => {
-      const info = ifla.parseInfo(b);
+      const info = pkg().ifla.parseInfo(b);
       const kind = info.kind ?? '';
       const data = info.data ? (infoData[kind]?.parse?.(info.data) ?? {}) : {};
       return { kind, ...data } as LinkInfo;
     },
   },
-  link: { format: (x: number): Buffer => putU32(x), parse: (b: Buffer): number => getU32(b) },
+  link: { format: (x: number): Buffer => pkg().putU32(x), parse: (b: Buffer): number => pkg().getU32(b) },
   extMask: {
-    format: (x: rt.RtExtFilter): Buffer => putU32(rt.formatRtExtFilter(x)),
-    parse: (b: Buffer): rt.RtExtFilter => rt.parseRtExtFilter(getU32(b)),
+    format: (x: rt.RtExtFilter): Buffer => pkg().putU32(pkg().rt.formatRtExtFilter(x)),
+    parse: (b: Buffer): rt.RtExtFilter => pkg().rt.parseRtExtFilter(pkg().getU32(b)),
   },
   vfinfoList: {
     format: (x: VfInfo[]): ifla.VirtualFunctionList => ({
       x: x.map((vf) => ({
         mac: vf.mac ? formatVfMac(vf.mac) : undefined,
-        vlan: vf.vlan ? ifla.formatVirtualFunctionVlan(vf.vlan) : undefined,
+        vlan: vf.vlan ? pkg().ifla.formatVirtualFunctionVlan(vf.vlan) : undefined,
       })),
     }),
     parse: (l: ifla.VirtualFunctionList): VfInfo[] =>
       (l.x ?? []).map((vf) => {
         const out: VfInfo = {};
-        if (vf.mac && vf.mac.length === ifla.__LENGTH_VirtualFunctionMac) {
-          const m = ifla.parseVirtualFunctionMac(vf.mac);
+        if (vf.mac && vf.mac.length === pkg().ifla.__LENGTH_VirtualFunctionMac) {
+          const m = pkg().ifla.parseVirtualFunctionMac(vf.mac);
           out.mac = { vf: m.vf ?? 0, mac: Uint8Array.from((m.mac ?? []).slice(0, ETH_ALEN)) };
         }
-        if (vf.vlan && vf.vlan.length === ifla.__LENGTH_VirtualFunctionVlan) {
-          const v = ifla.parseVirtualFunctionVlan(vf.vlan);
+        if (vf.vlan && vf.vlan.length === pkg().ifla.__LENGTH_VirtualFunctionVlan) {
+          const v = pkg().ifla.parseVirtualFunctionVlan(vf.vlan);
           out.vlan = { vf: v.vf ?? 0, vlan: v.vlan ?? 0, qos: v.qos ?? 0 };
         }
         return out;
@@ -206,17 +207,17 @@ export function formatLinkMessage(msg: LinkMessage): Uint8Array[] {
   if (link !== undefined) attrs.link = linkAttrCodecs.link.format(link);
   if (extMask !== undefined) attrs.extMask = linkAttrCodecs.extMask.format(extMask);
   if (vfinfoList !== undefined) attrs.vfinfoList = linkAttrCodecs.vfinfoList.format(vfinfoList);
-  const out = new AttrStream();
-  out.emit(rt.formatLink(msg.link));
-  out.emit(ifla.formatLinkAttrs(attrs));
+  const out = new (pkg().AttrStream)();
+  out.emit(pkg().rt.formatLink(msg.link));
+  out.emit(pkg().ifla.formatLinkAttrs(attrs));
   return out.bufs;
 }
 
 /** An RTM_NEWLINK payload (reply to GETLINK, or a request a test endpoint received). */
 export function parseLinkMessage(data: Buffer): LinkMessage {
-  if (data.length < rt.__LENGTH_Link) throw new RangeError(`link message too short (${data.length})`);
-  const link = rt.parseLink(data.subarray(0, rt.__LENGTH_Link));
-  const raw = ifla.parseLinkAttrs(data.subarray(rt.__LENGTH_Link));
+  if (data.length < pkg().rt.__LENGTH_Link) throw new RangeError(`link message too short (${data.length})`);
+  const link = pkg().rt.parseLink(data.subarray(0, pkg().rt.__LENGTH_Link));
+  const raw = pkg().ifla.parseLinkAttrs(data.subarray(pkg().rt.__LENGTH_Link));
   const { linkinfo, link: lower, extMask, vfinfoList, ...rest } = raw;
   const attrs: LinkAttrs = { ...rest };
   if (linkinfo) attrs.linkinfo = linkAttrCodecs.linkinfo.parse(linkinfo);
@@ -228,8 +229,11 @@ export function parseLinkMessage(data: Buffer): LinkMessage {
 
 /** ifi_flags as a number (the package decodes them into an object). */
 export function deviceFlagsOf(link: rt.Link): number {
-  return link.flags ? rt.formatDeviceFlags(link.flags) : 0;
+  return link.flags ? pkg().rt.formatDeviceFlags(link.flags) : 0;
 }
 
-/** IFF_UP */
+/** ifi_flags bits (linux/if.h) that tsvirt reads or sets. */
 export const IFF_UP = 0x1;
+export const IFF_PROMISC = 0x100;
+export const IFF_ALLMULTI = 0x200;
+export const IFF_MULTICAST = 0x1000;

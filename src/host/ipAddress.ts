@@ -1,11 +1,11 @@
 // IP addresses and static routes of a link over rtnetlink (RTM_NEWADDR / RTM_NEWROUTE), as a
 // libvirt network gives its bridge the addresses of <ip> and the routes of <route>. Addresses
 // come in as text; the kernel's errno becomes a system error naming the link.
-import { AttrStream, rt } from 'netlink';
-import { ErrorDomain, ErrorNumber, systemError, virtError } from '../errors/index.js';
+import type { rt } from 'netlink';
+import { Errno, ErrorDomain, ErrorNumber, systemError, virtError } from '../errors/index.js';
 import { formatSocketAddr, parseSocketAddr, prefixToNetmask, type SocketAddr } from '../conf/network/socketAddr.js';
 import { getLink } from './link.js';
-import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, ackResult, type RtNetlink } from './netlink.js';
+import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, ackResult, netlinkPackage as pkg, type RtNetlink } from './netlink.js';
 
 export const RTM_NEWADDR = 20;
 export const RTM_DELADDR = 21;
@@ -16,7 +16,6 @@ export const RTM_GETROUTE = 26;
 
 const AF_INET = 2;
 const AF_INET6 = 10;
-const ENODEV = 19;
 const RT_TABLE_MAIN = 254;
 
 /** One address of a link, as the kernel reports it. */
@@ -54,7 +53,7 @@ function checkPrefix(a: SocketAddr, prefix: number, text: string): void {
 
 async function ifindexOf(nl: RtNetlink, ifname: string, op: string): Promise<number> {
   const link = await getLink(nl, ifname);
-  if (!link) throw systemError(ErrorDomain.NONE, ENODEV, op, { object: ifname });
+  if (!link) throw systemError(ErrorDomain.NONE, Errno.ENODEV, op, { object: ifname });
   return link.index;
 }
 
@@ -65,9 +64,9 @@ function addressPayload(a: SocketAddr, prefix: number, index: number, withBroadc
     const mask = prefixToNetmask(prefix, 4)!;
     attrs.broadcast = Buffer.from(a.bytes.map((b, i) => b | (~mask.bytes[i]! & 0xff)));
   }
-  const out = new AttrStream();
-  out.emit(rt.formatAddress({ family: a.family === 4 ? AF_INET : AF_INET6, prefixlen: prefix, index, scope: 0 }));
-  out.emit(rt.formatAddressAttrs(attrs));
+  const out = new (pkg().AttrStream)();
+  out.emit(pkg().rt.formatAddress({ family: a.family === 4 ? AF_INET : AF_INET6, prefixlen: prefix, index, scope: 0 }));
+  out.emit(pkg().rt.formatAddressAttrs(attrs));
   return out.bufs;
 }
 
@@ -99,27 +98,27 @@ export async function deleteIpAddress(
   const link = await getLink(nl, ifname);
   if (!link) {
     if (options.missingOk) return;
-    throw systemError(ErrorDomain.NONE, ENODEV, op, { object: ifname });
+    throw systemError(ErrorDomain.NONE, Errno.ENODEV, op, { object: ifname });
   }
   const opts = { op, dev: ifname };
   const rc = ackResult(await nl.request(RTM_DELADDR, 0, addressPayload(a, prefix, link.index, false), opts), opts);
   // EADDRNOTAVAIL: the address is not there.
-  if (rc === -99 && options.missingOk) return;
+  if (rc === -Errno.EADDRNOTAVAIL && options.missingOk) return;
   if (rc < 0) throw systemError(ErrorDomain.NONE, -rc, op, { object: ifname, value: address });
 }
 
 /** The addresses of every link (or of the link with index `ifindex`). */
 export async function listIpAddresses(nl: RtNetlink, ifindex?: number): Promise<LinkAddress[]> {
   const op = 'Unable to list IP addresses';
-  const out = new AttrStream();
-  out.emit(rt.formatAddress({}));
+  const out = new (pkg().AttrStream)();
+  out.emit(pkg().rt.formatAddress({}));
   const reply = await nl.request(RTM_GETADDR, NLM_F_DUMP, out.bufs, { op });
   if (reply.kind === 'error') throw systemError(ErrorDomain.NONE, reply.errno, op);
   if (reply.kind === 'ack') return [];
   const result: LinkAddress[] = [];
   for (const m of reply.messages) {
     if (m.type !== RTM_NEWADDR) continue;
-    const msg = rt.parseAddressMessage(m.data);
+    const msg = pkg().rt.parseAddressMessage(m.data);
     const family = msg.data.family === AF_INET ? 4 : msg.data.family === AF_INET6 ? 6 : 0;
     const raw = msg.attrs.local ?? msg.attrs.address;
     if (!family || !raw) continue;
@@ -147,9 +146,9 @@ function routePayload(family: 4 | 6, dst: SocketAddr, prefix: number, oif: numbe
   const attrs: rt.RouteAttrs = { dst: Buffer.from(dst.bytes), oif, table: RT_TABLE_MAIN };
   if (gw) attrs.gateway = Buffer.from(gw.bytes);
   if (metric) attrs.priority = metric;
-  const out = new AttrStream();
+  const out = new (pkg().AttrStream)();
   out.emit(
-    rt.formatRoute({
+    pkg().rt.formatRoute({
       family: family === 4 ? AF_INET : AF_INET6,
       dstLen: prefix,
       table: RT_TABLE_MAIN,
@@ -158,7 +157,7 @@ function routePayload(family: 4 | 6, dst: SocketAddr, prefix: number, oif: numbe
       type: 'UNICAST',
     }),
   );
-  out.emit(rt.formatRouteAttrs(attrs));
+  out.emit(pkg().rt.formatRouteAttrs(attrs));
   return out.bufs;
 }
 
@@ -179,15 +178,15 @@ export async function addRoute(nl: RtNetlink, ifname: string, route: AddRouteOpt
 /** The routes of the main table of one family. */
 export async function listRoutes(nl: RtNetlink, family: 4 | 6): Promise<RouteEntry[]> {
   const op = 'Unable to list routes';
-  const out = new AttrStream();
-  out.emit(rt.formatRoute({ family: family === 4 ? AF_INET : AF_INET6 }));
+  const out = new (pkg().AttrStream)();
+  out.emit(pkg().rt.formatRoute({ family: family === 4 ? AF_INET : AF_INET6 }));
   const reply = await nl.request(RTM_GETROUTE, NLM_F_DUMP, out.bufs, { op });
   if (reply.kind === 'error') throw systemError(ErrorDomain.NONE, reply.errno, op);
   if (reply.kind === 'ack') return [];
   const result: RouteEntry[] = [];
   for (const m of reply.messages) {
     if (m.type !== RTM_NEWROUTE) continue;
-    const msg = rt.parseRouteMessage(m.data);
+    const msg = pkg().rt.parseRouteMessage(m.data);
     const table = msg.attrs.table ?? msg.data.table;
     if (table !== RT_TABLE_MAIN) continue;
     const len = family === 4 ? 4 : 16;

@@ -1,10 +1,11 @@
 // Network links over rtnetlink: read their state, change MAC, MTU, up/down, master and name,
 // create and delete bridges, veths and dummies. Every kernel errno becomes a system error that
 // names the operation and the device ("Cannot set interface MAC to … on 'vnet0': …").
-import { ErrorDomain, ErrorNumber, systemError, virtError } from '../errors/index.js';
+import { Errno, ErrorDomain, ErrorNumber, systemError, virtError } from '../errors/index.js';
+import type { rt } from 'netlink';
 import type { LinkInfo, LinkMessage, VfInfo } from './ifla.js';
 import { IFF_UP, deviceFlagsOf, formatLinkMessage, parseLinkMessage } from './ifla.js';
-import { formatMac, parseMac } from './macAddress.js';
+import { formatMac, macBytes } from './macAddress.js';
 import {
   NLM_F_CREATE,
   NLM_F_DUMP,
@@ -19,7 +20,6 @@ import {
   malformedReply,
 } from './netlink.js';
 
-const ENODEV = 19;
 const IFNAMSIZ = 16;
 
 /** A link as tsvirt sees it. */
@@ -70,7 +70,7 @@ function parseLinkReply(data: Buffer, opts: NetlinkRequestOptions): LinkState {
 
 export function checkIfname(name: string): void {
   if (Buffer.byteLength(name) >= IFNAMSIZ) {
-    throw systemError(ErrorDomain.NONE, 34 /* ERANGE */, `Network interface name '${name}' is too long`, { value: name });
+    throw systemError(ErrorDomain.NONE, Errno.ERANGE, `Network interface name '${name}' is too long`, { value: name });
   }
   if (!name || /[\s/:]/.test(name) || name === '.' || name === '..') {
     throw virtError(ErrorNumber.INVALID_ARG, ErrorDomain.NONE, `invalid network interface name '${name}'`, { value: name });
@@ -105,7 +105,7 @@ export async function getLink(nl: RtNetlink, name: string, options: GetLinkOptio
     opts,
   );
   if (reply.kind === 'error') {
-    if (reply.errno === ENODEV) return null;
+    if (reply.errno === Errno.ENODEV) return null;
     throw systemError(ErrorDomain.NONE, reply.errno, opts.op, { object: name });
   }
   if (reply.kind !== 'messages' || reply.messages[0]!.type !== RTM_NEWLINK) throw malformedReply(opts.op, name);
@@ -117,7 +117,7 @@ export async function getLinkByIndex(nl: RtNetlink, index: number): Promise<Link
   const opts = { op: `Unable to read link information of ifindex ${index}` };
   const reply = await nl.request(RTM_GETLINK, 0, formatLinkMessage({ link: { index }, attrs: { extMask: { skipStats: true } } }), opts);
   if (reply.kind === 'error') {
-    if (reply.errno === ENODEV) return null;
+    if (reply.errno === Errno.ENODEV) return null;
     throw systemError(ErrorDomain.NONE, reply.errno, opts.op);
   }
   if (reply.kind !== 'messages' || reply.messages[0]!.type !== RTM_NEWLINK) throw malformedReply(opts.op);
@@ -139,14 +139,8 @@ export async function linkExists(nl: RtNetlink, name: string): Promise<boolean> 
 
 async function requireIndex(nl: RtNetlink, name: string, op: string): Promise<number> {
   const l = await getLink(nl, name);
-  if (!l) throw systemError(ErrorDomain.NONE, ENODEV, op, { object: name });
+  if (!l) throw systemError(ErrorDomain.NONE, Errno.ENODEV, op, { object: name });
   return l.index;
-}
-
-function macBytes(mac: string): Buffer {
-  const b = parseMac(mac);
-  if (!b) throw virtError(ErrorNumber.INVALID_ARG, ErrorDomain.NONE, `invalid MAC address '${mac}'`, { value: mac });
-  return Buffer.from(b);
 }
 
 /** IFLA_ADDRESS of `name` := mac (SIOCSIFHWADDR's equivalent). */
@@ -158,7 +152,7 @@ export async function setLinkMac(nl: RtNetlink, name: string, mac: string): Prom
 /** As setLinkMac, but returns 0 or the negative kernel errno (the VF fallback needs the errno). */
 export async function trySetLinkMac(nl: RtNetlink, name: string, mac: string): Promise<number> {
   checkIfname(name);
-  return tryAck(nl, RTM_SETLINK, 0, { link: {}, attrs: { ifname: name, address: macBytes(mac) } }, {
+  return tryAck(nl, RTM_SETLINK, 0, { link: {}, attrs: { ifname: name, address: Buffer.from(macBytes(mac)) } }, {
     op: `Cannot set interface MAC to ${mac} on '${name}'`,
     dev: name,
   });
@@ -169,13 +163,32 @@ export async function setLinkMtu(nl: RtNetlink, name: string, mtu: number): Prom
   await ack(nl, RTM_SETLINK, 0, { link: {}, attrs: { ifname: name, mtu } }, { op: `Cannot set interface MTU to ${mtu} on '${name}'`, dev: name });
 }
 
-/** IFF_UP on or off; other flags untouched (ifi_change = IFF_UP). */
-export async function setLinkUp(nl: RtNetlink, name: string, up: boolean): Promise<void> {
+/** The device flags tsvirt turns on and off. */
+export type LinkFlagName = 'up' | 'promisc' | 'multicast' | 'allmulti';
+
+/**
+ * Turns the named device flags (IFF_*) on (true) or off (false); the others stay as they are
+ * (ifi_change holds only the named ones). `op` names the change in the error.
+ */
+export async function setLinkFlags(
+  nl: RtNetlink,
+  name: string,
+  flags: Partial<Record<LinkFlagName, boolean>>,
+  op = `Cannot set interface flags on '${name}'`,
+): Promise<void> {
   checkIfname(name);
-  await ack(nl, RTM_SETLINK, 0, { link: { flags: up ? { up: true } : {}, change: { up: true } }, attrs: { ifname: name } }, {
-    op: `Cannot bring interface '${name}' ${up ? 'up' : 'down'}`,
-    dev: name,
-  });
+  const on: rt.DeviceFlags = {};
+  const change: rt.DeviceFlags = {};
+  for (const [flag, value] of Object.entries(flags) as [LinkFlagName, boolean][]) {
+    change[flag] = true;
+    if (value) on[flag] = true;
+  }
+  await ack(nl, RTM_SETLINK, 0, { link: { flags: on, change }, attrs: { ifname: name } }, { op, dev: name });
+}
+
+/** IFF_UP on or off; other flags untouched. */
+export async function setLinkUp(nl: RtNetlink, name: string, up: boolean): Promise<void> {
+  await setLinkFlags(nl, name, { up }, `Cannot bring interface '${name}' ${up ? 'up' : 'down'}`);
 }
 
 /** Enslaves `name` to bridge `master`, or frees it (master null). */
@@ -204,7 +217,7 @@ export interface NewLinkOptions {
 export async function tryCreateLink(nl: RtNetlink, name: string, linkinfo: LinkInfo, options: NewLinkOptions = {}): Promise<number> {
   checkIfname(name);
   const attrs: LinkMessage['attrs'] = { ifname: name, linkinfo };
-  if (options.mac) attrs.address = macBytes(options.mac);
+  if (options.mac) attrs.address = Buffer.from(macBytes(options.mac));
   if (options.mtu) attrs.mtu = options.mtu;
   if (options.lowerIndex !== undefined) attrs.link = options.lowerIndex;
   return tryAck(nl, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, { link: {}, attrs }, {
@@ -236,6 +249,6 @@ export async function deleteLink(nl: RtNetlink, name: string, options: { missing
   checkIfname(name);
   const op = `Unable to delete network device '${name}'`;
   const rc = await tryAck(nl, RTM_DELLINK, 0, { link: {}, attrs: { ifname: name } }, { op, dev: name });
-  if (rc === -ENODEV && options.missingOk) return;
+  if (rc === -Errno.ENODEV && options.missingOk) return;
   if (rc < 0) throw systemError(ErrorDomain.NONE, -rc, op, { object: name });
 }

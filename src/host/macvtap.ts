@@ -3,15 +3,13 @@
 // opened through its character device /dev/tap<ifindex>, once per queue.
 import { closeSync, constants, openSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { ErrorDomain, ErrorNumber, VirtError, fromSystemError, systemError, virtError } from '../errors/index.js';
+import { Errno, ErrorDomain, ErrorNumber, VirtError, fromSystemError, systemError, virtError } from '../errors/index.js';
 import { IFF_MULTI_QUEUE, IFF_VNET_HDR, mknodChar, tunGetIff, tunSetIff } from './syscalls.js';
 import { MacvlanMode, type MacvlanModeName } from './ifla.js';
 import { checkIfname, deleteLink, getLink, tryCreateLink } from './link.js';
 import type { NetHost } from './netHost.js';
 import { MACVLAN_TEMPLATE, MACVTAP_TEMPLATE, isNameTemplate } from './netdevNames.js';
 
-const EEXIST = 17;
-const ENOENT = 2;
 
 export interface CreateMacvtapOptions {
   /** A name, a template with one %d, or absent for macvtap%d (macvlan%d without a tap). */
@@ -38,7 +36,7 @@ export async function createMacvtap(host: NetHost, options: CreateMacvtapOptions
   const kind = options.tap === false ? 'macvlan' : 'macvtap';
   const lower = await getLink(host.netlink, options.linkdev);
   if (!lower) {
-    throw systemError(ErrorDomain.NONE, 19, `Unable to create ${kind} device on '${options.linkdev}'`, { object: options.linkdev });
+    throw systemError(ErrorDomain.NONE, Errno.ENODEV, `Unable to create ${kind} device on '${options.linkdev}'`, { object: options.linkdev });
   }
   const mode = MacvlanMode[options.mode];
   if (mode === undefined) throw virtError(ErrorNumber.INVALID_ARG, ErrorDomain.NONE, `unknown macvtap mode '${options.mode}'`);
@@ -51,14 +49,14 @@ export async function createMacvtap(host: NetHost, options: CreateMacvtapOptions
   if (isNameTemplate(template)) {
     name = await host.names.allocate(template, async (candidate) => {
       const rc = await create(candidate);
-      if (rc === -EEXIST) return 'taken';
+      if (rc === -Errno.EEXIST) return 'taken';
       if (rc < 0) throw systemError(ErrorDomain.NONE, -rc, `Unable to create ${kind} device ${candidate} on '${options.linkdev}'`, { object: candidate });
       return candidate;
     });
   } else {
     checkIfname(template);
     const rc = await create(template);
-    if (rc === -EEXIST) {
+    if (rc === -Errno.EEXIST) {
       throw virtError(ErrorNumber.OPERATION_INVALID, ErrorDomain.NONE, `The ${template} interface already exists`, { object: template });
     }
     if (rc < 0) throw systemError(ErrorDomain.NONE, -rc, `Unable to create ${kind} device ${template} on '${options.linkdev}'`, { object: template });
@@ -95,7 +93,7 @@ async function macvtapNode(host: NetHost, name: string, ifindex: number): Promis
     st = null;
   }
   if (st && (!devt || (st.isCharacterDevice() && st.rdev === makedev(devt.major, devt.minor)))) return { path, temporary: false };
-  if (!devt) throw systemError(ErrorDomain.NONE, ENOENT, `Unable to open ${path}`, { object: name });
+  if (!devt) throw systemError(ErrorDomain.NONE, Errno.ENOENT, `Unable to open ${path}`, { object: name });
   const priv = join(host.devDir, `.tsvirt-tap${ifindex}-${process.pid}-${Date.now().toString(36)}`);
   mknodChar(priv, 0o600, devt.major, devt.minor);
   return { path: priv, temporary: true };

@@ -4,7 +4,7 @@
 // driver rebind when the VF refuses a direct MAC change.
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { ErrorDomain, ErrorNumber, VirtError, fromSystemError, systemError, virtError } from '../errors/index.js';
+import { Errno, ErrorDomain, ErrorNumber, VirtError, fromSystemError, systemError, virtError } from '../errors/index.js';
 import { writeFileAtomic } from './atomicFile.js';
 import { getLink, trySetLinkMac } from './link.js';
 import { isZeroMac, normalizeMac } from './macAddress.js';
@@ -12,8 +12,6 @@ import type { NetHost } from './netHost.js';
 import { isVfNetdev, netdevPciDir, pciAddressOf, rebindPciDevice, vfLocationOfNetdev, vfNetdevOfPf } from './pciSysfs.js';
 import { getVfConfig, setVfConfig } from './vfConfig.js';
 
-const EPERM = 1;
-const EADDRNOTAVAIL = 99;
 /** An all-zero MAC with the locally-administered bit: what a PF that refuses 00:… accepts. */
 export const ALT_ZERO_MAC = '02:00:00:00:00:00';
 const MAX_STATE_FILE = 128;
@@ -125,7 +123,7 @@ export async function saveNetConfig(host: NetHost, linkdev: string, vf: number, 
   if (t.pf) {
     saveVlan = saveVlan || vf >= 0;
     const pfLink = await getLink(host.netlink, t.pf);
-    if (!pfLink) throw systemError(ErrorDomain.NONE, 19, `Unable to read link information of '${t.pf}'`, { object: t.pf });
+    if (!pfLink) throw systemError(ErrorDomain.NONE, Errno.ENODEV, `Unable to read link information of '${t.pf}'`, { object: t.pf });
     if (!pfLink.up) {
       throw virtError(
         ErrorNumber.INTERNAL_ERROR,
@@ -147,7 +145,7 @@ export async function saveNetConfig(host: NetHost, linkdev: string, vf: number, 
   }
   if (t.netdev) {
     const l = await getLink(host.netlink, t.netdev);
-    if (!l?.mac) throw systemError(ErrorDomain.NONE, 19, `Unable to read MAC address of '${t.netdev}'`, { object: t.netdev });
+    if (!l?.mac) throw systemError(ErrorDomain.NONE, Errno.ENODEV, `Unable to read MAC address of '${t.netdev}'`, { object: t.netdev });
     config.mac = l.mac;
   }
   try {
@@ -270,7 +268,7 @@ export async function setNetConfig(host: NetHost, linkdev: string, vf: number, c
     }
     const rc = await trySetLinkMac(host.netlink, t.netdev, change.mac);
     if (rc < 0) {
-      if (!t.pf || (rc !== -EADDRNOTAVAIL && rc !== -EPERM)) {
+      if (!t.pf || (rc !== -Errno.EADDRNOTAVAIL && rc !== -Errno.EPERM)) {
         throw systemError(ErrorDomain.NONE, -rc, `Cannot set interface MAC to ${change.mac} on '${t.netdev}'`, { object: t.netdev });
       }
       // The admin flag blocks the VF side: put the MAC into the PF's admin MAC (with the VLAN),

@@ -4,9 +4,20 @@
 // socket itself (send, timeout, a reply that cannot be parsed) is a thrown VirtError and never an
 // errno value, so callers that tolerate a kernel errno (EPERM when clearing a VF VLAN) cannot
 // mistake a transport failure for it.
-import { NetlinkSocket, RawNetlinkSocket, Protocol } from 'netlink';
-import type { NetlinkMessage } from 'netlink';
-import { ErrorDomain, ErrorNumber, VirtError, errnoByName, systemError, virtError } from '../errors/index.js';
+import { createRequire } from 'node:module';
+import type * as NetlinkPackage from 'netlink';
+import type { NetlinkMessage, NetlinkSocket, RawNetlinkSocket } from 'netlink';
+import { Errno, ErrorDomain, ErrorNumber, VirtError, errnoOf, systemError, virtError } from '../errors/index.js';
+
+let pkg: typeof NetlinkPackage | undefined;
+
+/**
+ * The `netlink` package, loaded on first use: it is a native addon and several MiB of code, and
+ * most tsvirt processes (a CLI command, a daemon without running guests) never send a request.
+ */
+export function netlinkPackage(): typeof NetlinkPackage {
+  return (pkg ??= createRequire(import.meta.url)('netlink') as typeof NetlinkPackage);
+}
 
 export const RTM_NEWLINK = 16;
 export const RTM_DELLINK = 17;
@@ -23,8 +34,6 @@ export const NLM_F_DUMP = 0x300;
 export const NLM_F_EXCL = 0x200;
 export const NLM_F_CREATE = 0x400;
 
-const ETIMEDOUT = 110;
-const EIO = 5;
 
 /** Default wait for a reply; the VF requests use libvirt's 2000 ms. */
 export const DEFAULT_TIMEOUT_MS = 5000;
@@ -75,7 +84,7 @@ export class RtNetlink {
   private socket: NetlinkSocket | undefined;
 
   /** `open` makes the endpoint; by default a real NETLINK_ROUTE socket of this process. */
-  constructor(private readonly open: () => NetlinkEndpoint = () => new RawNetlinkSocket(Protocol.ROUTE)) {}
+  constructor(private readonly open: () => NetlinkEndpoint = openRouteSocket) {}
 
   private sock(): NetlinkSocket {
     if (this.socket) return this.socket;
@@ -83,10 +92,10 @@ export class RtNetlink {
     try {
       raw = this.open();
     } catch (err) {
-      throw systemError(ErrorDomain.NET, errnoFrom(err) ?? EIO, 'cannot open netlink socket', undefined, { cause: err });
+      throw systemError(ErrorDomain.NET, errnoOf(err) ?? Errno.EIO, 'cannot open netlink socket', undefined, { cause: err });
     }
     // The package types its constructor with its own raw class; the endpoint has the same shape.
-    const sock = new NetlinkSocket(raw as unknown as RawNetlinkSocket);
+    const sock = new (netlinkPackage().NetlinkSocket)(raw as unknown as RawNetlinkSocket);
     // A socket error (e.g. ENOBUFS) would otherwise be thrown from the event emitter: drop the
     // socket instead, so the next request opens a fresh one; waiting requests time out.
     sock.on('error', () => {
@@ -125,6 +134,11 @@ export class RtNetlink {
   }
 }
 
+function openRouteSocket(): NetlinkEndpoint {
+  const nl = netlinkPackage();
+  return new nl.RawNetlinkSocket(nl.Protocol.ROUTE);
+}
+
 function interpretReply(messages: NetlinkMessage[], opts: NetlinkRequestOptions): NetlinkReply {
   // The package strips the DONE of a multipart reply; a lone DONE arrives as no message at all.
   if (messages.length === 0) return { kind: 'ack' };
@@ -139,25 +153,14 @@ function interpretReply(messages: NetlinkMessage[], opts: NetlinkRequestOptions)
   return { kind: 'messages', messages };
 }
 
-function errnoFrom(err: unknown): number | undefined {
-  if (typeof err !== 'object' || err === null) return undefined;
-  const e = err as { errno?: unknown; code?: unknown };
-  if (typeof e.code === 'string') {
-    const n = errnoByName(e.code);
-    if (n !== undefined) return n;
-  }
-  if (typeof e.errno === 'number') return Math.abs(e.errno);
-  return undefined;
-}
-
 function transportError(err: unknown, opts: NetlinkRequestOptions, timeout: number): VirtError {
   if (err instanceof VirtError) return err;
   const fault = opts.dev ? { object: opts.dev } : undefined;
-  const errno = errnoFrom(err);
+  const errno = errnoOf(err);
   if (errno !== undefined) return systemError(ErrorDomain.NET, errno, `netlink request failed: ${opts.op}`, fault, { cause: err });
   const msg = err instanceof Error ? err.message : String(err);
   if (/timeout/i.test(msg)) {
-    return systemError(ErrorDomain.NET, ETIMEDOUT, `no netlink reply within ${timeout} ms: ${opts.op}`, fault, { cause: err });
+    return systemError(ErrorDomain.NET, Errno.ETIMEDOUT, `no netlink reply within ${timeout} ms: ${opts.op}`, fault, { cause: err });
   }
   // e.g. a multipart reply without its DONE
   return virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.NONE, 'malformed netlink response message', { object: opts.dev ?? opts.op }, { cause: err });

@@ -4,11 +4,14 @@
 // driver queries `query-rx-filter` and hands the result here; for a network interface with a
 // floor it calls NetDevBandwidth.updateFloorFilter instead (see planRxFilterChange).
 //
-// Link reads/writes go through RxFilterLinkOps so the netlink code stays in one small place.
+// Link reads/writes go through RxFilterLinkOps (link.ts's rtnetlink calls and the multicast ioctls).
 import { readFile } from 'node:fs/promises';
-import { createRtNetlink, type RtNetlinkSocket } from 'netlink';
-import { ErrorDomain, ErrorNumber, errnoByName, systemError, virtError } from '../errors/index.js';
-import { macBytes } from './bandwidth.js';
+import { Errno, ErrorDomain, ErrorNumber, fromSystemError, systemError, virtError } from '../errors/index.js';
+import { normalizeMacAddr } from '../conf/macAddr.js';
+import { IFF_ALLMULTI, IFF_MULTICAST, IFF_PROMISC } from './ifla.js';
+import { getLink, setLinkFlags, setLinkMac } from './link.js';
+import { macBytes } from './macAddress.js';
+import { RtNetlink } from './netlink.js';
 import { SIOCADDMULTI, SIOCDELMULTI, ifreqHwaddrIoctl } from './syscalls.js';
 import type { WarnFn } from './tc.js';
 
@@ -48,12 +51,7 @@ function rxError(what: string, fault?: string): never {
 
 /** A MAC in canonical lowercase "aa:bb:cc:dd:ee:ff" form, or undefined if it is not one. */
 function normaliseMac(text: unknown): string | undefined {
-  if (typeof text !== 'string') return undefined;
-  try {
-    return [...macBytes(text)].map((b) => b.toString(16).padStart(2, '0')).join(':');
-  } catch {
-    return undefined;
-  }
+  return typeof text === 'string' ? normalizeMacAddr(text) : undefined;
 }
 
 /**
@@ -205,12 +203,6 @@ export interface RxFilterLinkOps {
 const FLAG_OF = { setPromiscuous: 'promisc', setMulticast: 'multicast', setAllMulti: 'allmulti' } as const;
 const FLAG_NAME = { setPromiscuous: 'PROMISC', setMulticast: 'MULTICAST', setAllMulti: 'ALLMULTI' } as const;
 
-/** The netlink package rejects with "Request rejected: ENODEV"; recover the errno. */
-function netlinkErrno(err: unknown): number {
-  const m = /Request rejected: (E[A-Z0-9]+)/.exec(err instanceof Error ? err.message : '');
-  return (m && errnoByName(m[1]!)) || 5; // EIO when unknown
-}
-
 /**
  * The global link-layer multicast entries of `ifname` from /proc/net/dev_mcast (columns:
  * ifindex, name, users, global users, address in hex), as libvirt reads them.
@@ -220,7 +212,7 @@ export async function readMulticastTable(ifname: string, path = '/proc/net/dev_m
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw systemError(ErrorDomain.NONE, (err as NodeJS.ErrnoException).errno ? Math.abs((err as NodeJS.ErrnoException).errno!) : 5, `Failed to read ${path}`);
+    throw fromSystemError(err, ErrorDomain.NONE, `Failed to read ${path}`);
   }
   const out: string[] = [];
   for (const line of text.split('\n')) {
@@ -232,61 +224,43 @@ export async function readMulticastTable(ifname: string, path = '/proc/net/dev_m
   return out;
 }
 
-/** RxFilterLinkOps over rtnetlink (MAC, flags) and the multicast ioctls; one socket per use. */
-export function netlinkRxFilterLinkOps(): RxFilterLinkOps {
-  let sock: RtNetlinkSocket | undefined;
-  const rt = (): RtNetlinkSocket => (sock ??= createRtNetlink());
-  const link = async (ifname: string) => {
-    try {
-      const [msg] = await rt().getLink({}, { ifname });
-      if (!msg) throw new Error('Request rejected: ENODEV');
-      return msg;
-    } catch (err) {
-      throw systemError(ErrorDomain.NONE, netlinkErrno(err), `Unable to get index for interface ${ifname}`, { object: ifname });
-    }
-  };
+/**
+ * RxFilterLinkOps over rtnetlink (link.ts: MAC, flags) and the multicast ioctls. Without `nl`
+ * it opens a socket of its own, which close() closes.
+ */
+export function netlinkRxFilterLinkOps(nl?: RtNetlink): RxFilterLinkOps {
+  const netlink = nl ?? new RtNetlink();
   return {
     async getRxFilter(ifname) {
-      const msg = await link(ifname);
-      const flags = msg.data.flags ?? {};
-      const addr = msg.attrs.address;
+      const link = await getLink(netlink, ifname);
+      if (!link) throw systemError(ErrorDomain.NONE, Errno.ENODEV, `Unable to get index for interface ${ifname}`, { object: ifname });
       return {
-        mac: addr ? [...addr].map((b) => b.toString(16).padStart(2, '0')).join(':') : '00:00:00:00:00:00',
-        promiscuous: !!flags.promisc,
-        multicastMode: flags.allmulti ? 'all' : flags.multicast ? 'normal' : 'none',
+        mac: link.mac ?? '00:00:00:00:00:00',
+        promiscuous: (link.flags & IFF_PROMISC) !== 0,
+        multicastMode: link.flags & IFF_ALLMULTI ? 'all' : link.flags & IFF_MULTICAST ? 'normal' : 'none',
         multicastTable: await readMulticastTable(ifname),
       };
     },
     async apply(ifname, action) {
-      if (action.kind === 'addMulticast' || action.kind === 'delMulticast') {
-        const add = action.kind === 'addMulticast';
-        const errno = ifreqHwaddrIoctl(add ? SIOCADDMULTI : SIOCDELMULTI, ifname, macBytes(action.mac));
-        if (errno !== 0) {
-          throw systemError(
-            ErrorDomain.NONE,
-            errno,
-            add ? `Cannot add multicast MAC ${action.mac} on '${ifname}' interface` : `Cannot delete multicast MAC ${action.mac} on '${ifname}' interface`,
-            { object: ifname },
-          );
+      switch (action.kind) {
+        case 'addMulticast':
+        case 'delMulticast': {
+          const add = action.kind === 'addMulticast';
+          const errno = ifreqHwaddrIoctl(add ? SIOCADDMULTI : SIOCDELMULTI, ifname, macBytes(action.mac));
+          if (errno !== 0) {
+            const what = add ? `Cannot add multicast MAC ${action.mac} on '${ifname}' interface` : `Cannot delete multicast MAC ${action.mac} on '${ifname}' interface`;
+            throw systemError(ErrorDomain.NONE, errno, what, { object: ifname });
+          }
+          return;
         }
-        return;
-      }
-      const { data } = await link(ifname);
-      try {
-        if (action.kind === 'setMac') {
-          await rt().setLink({ index: data.index }, { address: Buffer.from(macBytes(action.mac)) });
-        } else {
-          const flag = FLAG_OF[action.kind];
-          await rt().setLink({ index: data.index, flags: action.on ? { [flag]: true } : {}, change: { [flag]: true } });
-        }
-      } catch (err) {
-        const what = action.kind === 'setMac' ? `Cannot set interface MAC to ${action.mac} on '${ifname}'` : `Cannot set interface flags on '${ifname}'`;
-        throw systemError(ErrorDomain.NONE, netlinkErrno(err), what, { object: ifname });
+        case 'setMac':
+          return setLinkMac(netlink, ifname, action.mac);
+        default:
+          return setLinkFlags(netlink, ifname, { [FLAG_OF[action.kind]]: action.on });
       }
     },
     close() {
-      sock?.socket.close();
-      sock = undefined;
+      if (!nl) netlink.close();
     },
   };
 }
@@ -320,9 +294,9 @@ export interface RxFilterSyncResult {
 export async function syncMacvtapRxFilter(
   ifname: string,
   guest: GuestRxFilter,
-  options: { warn?: WarnFn; ops?: RxFilterLinkOps } = {},
+  options: { warn?: WarnFn; ops?: RxFilterLinkOps; netlink?: RtNetlink } = {},
 ): Promise<RxFilterSyncResult> {
-  const ops = options.ops ?? netlinkRxFilterLinkOps();
+  const ops = options.ops ?? netlinkRxFilterLinkOps(options.netlink);
   const warn = options.warn ?? ((m: string) => process.emitWarning(m, 'TsvirtWarning'));
   try {
     const before = await ops.getRxFilter(ifname);

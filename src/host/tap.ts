@@ -5,7 +5,7 @@
 // created, renamed, re-MACed, brought up, enslaved, re-flagged or deleted.
 import { closeSync, constants, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { ErrorDomain, ErrorNumber, VirtError, fromSystemError, systemError, virtError } from '../errors/index.js';
+import { Errno, ErrorDomain, ErrorNumber, VirtError, fromSystemError, systemError, virtError } from '../errors/index.js';
 import {
   IFF_MULTI_QUEUE,
   IFF_NO_PI,
@@ -15,13 +15,12 @@ import {
   tunSetIff,
 } from './syscalls.js';
 import { checkIfname, deleteLink, getLink, setLinkMac, setLinkMaster, setLinkMtu, setLinkUp } from './link.js';
-import { formatMac, parseMac } from './macAddress.js';
+import { tapHostMac } from '../conf/macAddr.js';
+import { formatMac, macBytes } from './macAddress.js';
 import { openMacvtapQueues } from './macvtap.js';
 import type { NetHost } from './netHost.js';
 import { VNET_TEMPLATE, isNameTemplate } from './netdevNames.js';
 
-const EBUSY = 16;
-const EEXIST = 17;
 
 /** A tap (or macvtap) opened for a guest: the name and one fd per queue. */
 export interface TapDevice {
@@ -35,16 +34,9 @@ export interface TapDevice {
   type: 'tap' | 'macvtap';
 }
 
-/**
- * The host side's MAC for a guest MAC: first byte 0xFE, or 0xFA when the guest's already is
- * 0xFE. A tap with the guest's own MAC makes the bridge warn "received packet … with own address
- * as source address", and a high first byte keeps the tap from becoming the bridge's MAC.
- */
+/** The host side's MAC for a guest MAC (first byte 0xFE, or 0xFA): conf's tapHostMac, as text. */
 export function hostSideMac(guestMac: string): string {
-  const b = parseMac(guestMac);
-  if (!b) throw virtError(ErrorNumber.INVALID_ARG, ErrorDomain.NONE, `invalid MAC address '${guestMac}'`, { value: guestMac });
-  b[0] = b[0] === 0xfe ? 0xfa : 0xfe;
-  return formatMac(b);
+  return formatMac(tapHostMac(macBytes(guestMac)));
 }
 
 export interface CreateTapOptions {
@@ -95,8 +87,8 @@ function openQueue(tunPath: string, name: string, flags: number): { fd: number; 
   const r = tunSetIff(fd, name, flags);
   if (r.ok) return { fd, name: r.name };
   closeSync(fd);
-  if ((flags & IFF_TUN_EXCL) && (r.errno === EBUSY || r.errno === EEXIST)) return 'taken';
-  if (r.errno === 34) throw systemError(ErrorDomain.NONE, 34, `Network interface name '${name}' is too long`, { value: name });
+  if ((flags & IFF_TUN_EXCL) && (r.errno === Errno.EBUSY || r.errno === Errno.EEXIST)) return 'taken';
+  if (r.errno === Errno.ERANGE) throw systemError(ErrorDomain.NONE, Errno.ERANGE, `Network interface name '${name}' is too long`, { value: name });
   throw systemError(ErrorDomain.NONE, r.errno, `Unable to create tap device ${name}`, { object: name });
 }
 
@@ -148,7 +140,7 @@ export async function createTap(host: NetHost, options: CreateTapOptions = {}): 
       // Before enslaving: a port with a smaller MTU would lower the bridge's.
       const br = await getLink(host.netlink, options.bridge);
       if (!br) {
-        throw systemError(ErrorDomain.NONE, 19, `Unable to add bridge ${options.bridge} port ${name}`, { object: options.bridge });
+        throw systemError(ErrorDomain.NONE, Errno.ENODEV, `Unable to add bridge ${options.bridge} port ${name}`, { object: options.bridge });
       }
       if (br.mtu) await setLinkMtu(host.netlink, name, br.mtu);
       await setLinkMaster(host.netlink, name, options.bridge);

@@ -5,14 +5,11 @@
 // eswitch is not exposed accepts the VF MAC and refuses any VLAN; an explicit VLAN, 0 included,
 // treats EPERM as fatal. A transport or reply-parsing failure is a thrown error, never an errno,
 // so it cannot pass for that EPERM.
-import { ErrorDomain, ErrorNumber, VirtError, systemError, virtError } from '../errors/index.js';
+import { Errno, ErrorDomain, ErrorNumber, VirtError, systemError, virtError } from '../errors/index.js';
 import { formatLinkMessage, parseLinkMessage } from './ifla.js';
 import { formatMac, isZeroMac, parseMac } from './macAddress.js';
 import { RTM_GETLINK, RTM_NEWLINK, RTM_SETLINK, type RtNetlink, ackResult, malformedReply } from './netlink.js';
 
-const EPERM = 1;
-const EINVAL = 22;
-const ERANGE = 34;
 
 /** libvirt waits at most this long for the reply to a VF request. */
 export const VF_REPLY_TIMEOUT_MS = 2000;
@@ -47,13 +44,13 @@ async function sendVfRequest(nl: RtNetlink, payload: Uint8Array[], op: string, p
 export async function setVfMac(nl: RtNetlink, pf: string, vf: number, mac: string | null, retry: { allowRetry: boolean }): Promise<VfResult> {
   const bytes = mac ? parseMac(mac) : null;
   if (!mac || !bytes) {
-    return { rc: -EINVAL, error: virtError(ErrorNumber.INVALID_ARG, ErrorDomain.NONE, `no valid MAC address given for ifname ${pf} vf ${vf}`) };
+    return { rc: -Errno.EINVAL, error: virtError(ErrorNumber.INVALID_ARG, ErrorDomain.NONE, `no valid MAC address given for ifname ${pf} vf ${vf}`) };
   }
   const text = formatMac(bytes);
   const op = `Cannot set interface MAC to ${text} for ifname ${pf} vf ${vf}`;
   const rc = await sendVfRequest(nl, formatVfMacRequest(pf, vf, bytes), op, pf);
   if (rc === 0) return { rc, error: null };
-  if (rc === -EINVAL && retry.allowRetry && isZeroMac(text)) return { rc, error: null };
+  if (rc === -Errno.EINVAL && retry.allowRetry && isZeroMac(text)) return { rc, error: null };
   retry.allowRetry = false;
   return { rc, error: systemError(ErrorDomain.NONE, -rc, op, { object: pf, value: text }) };
 }
@@ -66,11 +63,11 @@ export async function setVfMac(nl: RtNetlink, pf: string, vf: number, mac: strin
 export async function setVfVlan(nl: RtNetlink, pf: string, vf: number, vlan: number | null): Promise<VfResult> {
   const op = `Cannot set interface vlanid to ${vlan ?? 0} for ifname ${pf} vf ${vf}`;
   if (vlan !== null && (!Number.isInteger(vlan) || vlan < 0 || vlan > 4095)) {
-    return { rc: -ERANGE, error: systemError(ErrorDomain.NONE, ERANGE, op, { object: pf, value: String(vlan) }) };
+    return { rc: -Errno.ERANGE, error: systemError(ErrorDomain.NONE, Errno.ERANGE, op, { object: pf, value: String(vlan) }) };
   }
   const rc = await sendVfRequest(nl, formatVfVlanRequest(pf, vf, vlan ?? 0), op, pf);
   if (rc === 0) return { rc, error: null };
-  if (rc === -EPERM && vlan === null) return { rc: 0, error: null };
+  if (rc === -Errno.EPERM && vlan === null) return { rc: 0, error: null };
   return { rc, error: systemError(ErrorDomain.NONE, -rc, op, { object: pf, value: String(vlan ?? 0) }) };
 }
 

@@ -176,14 +176,17 @@ test('status file: <networkstatus> with class ids, floor sum and the live defini
   assert.throws(() => parseNetworkXML(text), (e: unknown) => e instanceof VirtError && e.message === "XML error: expecting root element of 'network', not 'networkstatus'");
 });
 
-test('class id bitmaps', () => {
+test('class id bitmaps (virBitmapParse / virBitmapFormat)', () => {
   assert.equal(formatBitmap([0, 1, 2, 3, 5, 9, 10]), '0-3,5,9-10');
-  assert.deepEqual(parseBitmap('0-2,5,7-9,^8'), [0, 1, 2, 5, 7, 9]);
-  assert.equal(parseBitmap('1,,2'), undefined);
-  assert.equal(parseBitmap('3-1'), undefined);
+  assert.equal(formatBitmap([5, 3, 4, 3]), '3-5');
+  assert.deepEqual(parseBitmap('0-2,5,7-9,^8', 0x10000), [0, 1, 2, 5, 7, 9]);
+  assert.deepEqual(parseBitmap(' 0 - 2 , 4,', 0x10000), [0, 1, 2, 4]);
+  for (const bad of ['1,,2', '3-1', '', '^1-2', 'x', '65536']) {
+    assert.throws(() => parseBitmap(bad, 0x10000), { code: ErrorNumber.INVALID_ARG, domain: 0, message: `invalid argument: Failed to parse bitmap '${bad}'` });
+  }
   fc.assert(
-    fc.property(fc.uniqueArray(fc.integer({ min: 0, max: 300 })), (bits) => {
-      assert.deepEqual(parseBitmap(formatBitmap(bits)) ?? [], [...bits].sort((a, b) => a - b));
+    fc.property(fc.uniqueArray(fc.integer({ min: 0, max: 300 }), { minLength: 1 }), (bits) => {
+      assert.deepEqual(parseBitmap(formatBitmap(bits), 0x10000), [...bits].sort((a, b) => a - b));
     }),
   );
 });

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  Errno,
   ErrorDomain,
   ErrorNumber,
   VirtError,
+  errnoByName,
+  errnoNames,
   errnoOf,
   fromSystemError,
   strerror,
@@ -38,6 +41,13 @@ test('templates with the detail in the middle', () => {
   assert.equal(virtError(ErrorNumber.XML_DETAIL, ErrorDomain.DOMAIN, 'raw').message, 'raw');
 });
 
+test('the detail is inserted as written, `$` patterns included', () => {
+  const name = "a$&b$'c$1";
+  const e = virtError(ErrorNumber.NO_DOMAIN, ErrorDomain.QEMU, `no domain with matching name '${name}'`);
+  assert.equal(e.message, `Domain not found: no domain with matching name '${name}'`);
+  assert.equal(virtError(ErrorNumber.DOM_EXIST, ErrorDomain.DOMAIN, '$`x').message, 'domain $`x exists already');
+});
+
 test('systemError appends glibc strerror text and records errno', () => {
   const e = systemError(ErrorDomain.NONE, 1, 'Cannot set interface vlanid to 42 for ifname pf vf 1');
   assert.equal(e.message, 'Cannot set interface vlanid to 42 for ifname pf vf 1: Operation not permitted');
@@ -58,6 +68,21 @@ test('fromSystemError maps Node errors by errno or code', () => {
   const other = fromSystemError(new Error('boom'), ErrorDomain.QEMU, 'while starting');
   assert.equal(other.code, ErrorNumber.INTERNAL_ERROR);
   assert.equal(other.message, 'internal error: while starting: boom');
+});
+
+test('errno names and numbers: one table, aliases as Node names them', () => {
+  assert.equal(Errno.ENODEV, 19);
+  assert.equal(errnoNames[19], 'ENODEV');
+  assert.equal(errnoByName('EADDRNOTAVAIL'), 99);
+  // Node reports 11 as EAGAIN and 95 as ENOTSUP; the aliases find the same numbers.
+  assert.equal(errnoNames[11], 'EAGAIN');
+  assert.equal(errnoByName('EWOULDBLOCK'), 11);
+  assert.equal(errnoByName('EOPNOTSUPP'), 95);
+  assert.equal(errnoNames[95], 'ENOTSUP');
+  assert.equal(errnoByName('toString'), undefined);
+  assert.equal(errnoByName('EAI_AGAIN'), undefined);
+  for (const [num, name] of Object.entries(errnoNames)) assert.equal(errnoByName(name), Number(num));
+  assert.equal(strerror(Errno.EHWPOISON), 'Memory page has hardware error');
 });
 
 test('instanceof holds across copies through the shared brand', () => {

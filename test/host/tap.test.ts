@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { VirtError } from '../../src/errors/index.js';
+import { ErrorNumber, VirtError } from '../../src/errors/index.js';
 import { createBridge, createVeth, deleteLink, getLink, setLinkMtu } from '../../src/host/link.js';
 import { netHost, type NetHost } from '../../src/host/netHost.js';
 import { RtNetlink } from '../../src/host/netlink.js';
@@ -37,6 +37,7 @@ test('netdev case 51: host-side MAC is the guest MAC with first byte fe, or fa w
   assert.equal(hostSideMac('52:54:00:12:34:56'), 'fe:54:00:12:34:56');
   assert.equal(hostSideMac('FE:54:00:12:34:56'), 'fa:54:00:12:34:56');
   assert.equal(hostSideMac('fa:00:00:00:00:01'), 'fe:00:00:00:00:01');
+  assert.throws(() => hostSideMac('52:54:00:12:34'), { code: ErrorNumber.INVALID_ARG, message: "invalid argument: unable to parse mac address '52:54:00:12:34'" });
 });
 
 test('netdev case 48: target dev must be supplied when managed=\'no\'', async () => {

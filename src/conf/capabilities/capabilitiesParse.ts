@@ -2,6 +2,7 @@
 // (the remote driver) and wants objects, and for tests that check the formatter against
 // libvirt's own output. Lenient, as libvirt's clients are: unknown elements are skipped.
 import { ErrorDomain, ErrorNumber, virtError } from '../../errors/index.js';
+import { parseBitmap } from '../bitmap.js';
 import { children as kids, child, parseXml, textOf, type XmlElement } from '../xml/xmlTree.js';
 import type { Capabilities, CacheBank, GuestCapabilities, GuestFeatureName, GuestMachine, GuestOsType, HostCapabilities, NumaCell, PowerManagementTarget } from './capabilities.js';
 import type { CapsCpuDef, CpuFeaturePolicy } from './cpuDef.js';
@@ -9,16 +10,13 @@ import { DOMAIN_CAPS_DEVICES, DOMAIN_CAPS_SIMPLE_FEATURES, type DomainCapabiliti
 
 const num = (s: string | undefined): number | undefined => (s === undefined ? undefined : Number(s));
 
+/** A host CPU list ("0-3,8"); leniently empty when it does not parse. */
 function bits(s: string): number[] {
-  const out: number[] = [];
-  for (const part of s.split(',')) {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
-    if (!m) continue;
-    const a = Number(m[1]);
-    const b = m[2] === undefined ? a : Number(m[2]);
-    for (let i = a; i <= b; i++) out.push(i);
+  try {
+    return parseBitmap(s, 1 << 16);
+  } catch {
+    return [];
   }
-  return out;
 }
 
 const UNIT_FACTORS: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4 };

@@ -154,16 +154,7 @@ function parseReconnect(ctx: ParseContext, src: XmlElement): ChrSourceDef['recon
 }
 
 function mode(ctx: ParseContext, el: XmlElement): 'bind' | 'connect' {
-  const m = ctx.attr(el, 'mode');
-  if (m === undefined) return 'connect';
-  if (m !== 'bind' && m !== 'connect') {
-    throw virtError(ErrorNumber.XML_ERROR, ErrorDomain.XML, `Invalid value for attribute 'mode' in element '${el.name}': '${m}'.`, {
-      element: el.name,
-      attribute: 'mode',
-      value: m,
-    });
-  }
-  return m;
+  return ctx.enumProp(el, 'mode', ['bind', 'connect'] as const) ?? 'connect';
 }
 
 /** virDomainChrSourceDefParseXML over the children of `node` (<source>, <log>, <protocol>). */

@@ -1,12 +1,7 @@
 // <clock>: offset (utc, localtime, variable, timezone, absolute) and per-timer settings.
 import type { XmlElement } from '../xml/xmlTree.js';
 import type { XmlWriter } from '../xml/xmlWriter.js';
-import { parseCLong, strToULongLongP } from '../xmlProps.js';
-
-const strToLongLong = (s: string, base: 10): bigint | undefined => {
-  const v = parseCLong(s, base);
-  return v === undefined || v < -(1n << 63n) || v >= 1n << 63n ? undefined : v;
-};
+import { strToLongLong, strToULongLongP } from '../xmlProps.js';
 import { ParseContext, internalError, unsupported, xmlError, yesNo } from './parseContext.js';
 
 export const CLOCK_OFFSETS = ['utc', 'localtime', 'variable', 'timezone', 'absolute'] as const;

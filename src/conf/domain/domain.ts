@@ -12,7 +12,7 @@ import { formatFeatures, parseFeatures } from './features.js';
 import { formatLifecycle, parseLifecycle } from './lifecycle.js';
 import { formatMemory, formatMemoryTune, parseMemory, parseMemtune } from './memory.js';
 import { inheritedScope, parseMetadata } from './metadata.js';
-import { formatOs, parseOsBoot, parseOsCaps } from './os.js';
+import { checkArch, formatOs, hostArch, parseOsBoot, parseOsCaps } from './os.js';
 import { ParseContext, internalError, unsupported, xmlError } from './parseContext.js';
 import { postParseDomain } from './postParse.js';
 import { validateDomain } from './validate.js';
@@ -110,13 +110,8 @@ function readDomain(ctx: ParseContext, root: XmlElement, driver: DomainDriverDef
   const caps = parseOsCaps(ctx, root);
   const os = caps.os;
   if (virtType === 'xen' && os.type === 'linux') os.type = 'xen';
-  if (os.arch) {
-    if (!KNOWN_ARCH.has(os.arch) || os.arch === 'none') {
-      throw unsupported(`Unknown architecture ${os.arch}`, { element: 'os/type', attribute: 'arch', value: os.arch });
-    }
-  } else {
-    os.arch = driver.defArch ?? hostArch();
-  }
+  if (os.arch) checkArch(os.arch);
+  else os.arch = driver.defArch ?? hostArch();
   const devicesEl = ctx.child(root, 'devices');
   const emulatorEl = devicesEl ? ctx.child(devicesEl, 'emulator') : undefined;
   const emulator = emulatorEl ? ctx.text(emulatorEl) : undefined;
@@ -212,34 +207,6 @@ function readDomain(ctx: ParseContext, root: XmlElement, driver: DomainDriverDef
   return def;
 }
 
-
-const KNOWN_ARCH = new Set([
-  'none', 'alpha', 'armv6l', 'armv7l', 'armv7b', 'aarch64', 'cris', 'i686', 'ia64', 'lm32', 'loongarch64',
-  'm68k', 'microblaze', 'microblazeel', 'mips', 'mipsel', 'mips64', 'mips64el', 'openrisc', 'parisc',
-  'parisc64', 'ppc', 'ppcle', 'ppc64', 'ppc64le', 'ppcemb', 'riscv32', 'riscv64', 's390', 's390x', 'sh4',
-  'sh4eb', 'sparc', 'sparc64', 'unicore32', 'x86_64', 'xtensa', 'xtensaeb',
-]);
-
-function hostArch(): string {
-  switch (process.arch) {
-    case 'x64':
-      return 'x86_64';
-    case 'ia32':
-      return 'i686';
-    case 'arm64':
-      return 'aarch64';
-    case 'arm':
-      return 'armv7l';
-    case 'ppc64':
-      return 'ppc64le';
-    case 's390x':
-      return 's390x';
-    case 'riscv64':
-      return 'riscv64';
-    default:
-      return process.arch;
-  }
-}
 
 /** Writes a domain as libvirt's virDomainDefFormat does. */
 export function formatDomainXML(def: DomainDef, opts: DomainFormatOptions = {}): string {

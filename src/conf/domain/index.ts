@@ -15,6 +15,7 @@ export { allDevices, parseDeviceElement, formatDeviceElement } from './devices.j
 export type { DeviceFormatEnv, DeviceParseEnv } from './deviceEnv.js';
 export { ParseContext } from './parseContext.js';
 export { formatCpuSet, parseCpuSet } from './cpuSet.js';
+export { hostArch } from './os.js';
 
 // general elements
 export type { OsDef, OsLoaderDef, OsNvramDef, BootDev } from './os.js';

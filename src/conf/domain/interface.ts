@@ -7,8 +7,7 @@ import { generateMacAddrString, normalizeMacAddr } from '../macAddr.js';
 import { formatNetDevBandwidth, parseNetDevBandwidth, type NetDevBandwidth } from '../netdevBandwidth.js';
 import { formatNetDevVirtualPort, parseNetDevVirtualPort, type NetDevVirtualPort } from '../netdevVirtualPort.js';
 import { formatNetDevVlan, parseNetDevVlan, type NetDevVlan } from '../netdevVlan.js';
-import { normalizeUuid } from '../uuid.js';
-import { strToUInt, strToULongLongP } from '../xmlProps.js';
+import { propUuid, strToUInt, strToULongLongP } from '../xmlProps.js';
 import type { DeviceFormatEnv, DeviceParseEnv } from './deviceEnv.js';
 import { formatDeviceInfo, parseDeviceInfo, type DeviceInfo } from './deviceInfo.js';
 import { formatHostdevSubsys, parseHostdevSubsys, parseTeaming, type HostdevSubsys } from './hostdev.js';
@@ -148,10 +147,6 @@ function requireSource(type: string, source: XmlElement | undefined): XmlElement
   return source;
 }
 
-function requiredAttr(ctx: ParseContext, el: XmlElement, name: string): string {
-  return ctx.requiredAttr(el, name);
-}
-
 export function parseInterface(env: DeviceParseEnv, node: XmlElement): InterfaceDef {
   const { ctx } = env;
   const type = (ctx.enumProp(node, 'type', NET_TYPES) ?? 'user') as NetType;
@@ -188,17 +183,11 @@ export function parseInterface(env: DeviceParseEnv, node: XmlElement): Interface
   switch (type) {
     case 'network': {
       const s = requireSource(type, source);
-      const src: InterfaceSource = { network: requiredAttr(ctx, s, 'network') };
+      const src: InterfaceSource = { network: ctx.requiredAttr(s, 'network') };
       const pg = ctx.attr(s, 'portgroup');
       if (pg !== undefined) src.portgroup = pg;
       const portid = ctx.attr(s, 'portid');
-      if (ctx.live && portid !== undefined) {
-        const u = normalizeUuid(portid);
-        if (!u) {
-          throw virtError(ErrorNumber.XML_ERROR, ErrorDomain.XML, `Invalid value for attribute 'portid' in element 'source': '${portid}'. Expected UUID`);
-        }
-        src.portid = u;
-      }
+      if (ctx.live && portid !== undefined) src.portid = propUuid(ctx, s, 'portid')!;
       def.source = src;
       if (ctx.live) {
         const actualEl = ctx.child(node, 'actual');
@@ -210,32 +199,28 @@ export function parseInterface(env: DeviceParseEnv, node: XmlElement): Interface
     }
     case 'vds': {
       const s = requireSource(type, source);
-      const sw = requiredAttr(ctx, s, 'switchid');
-      const swid = normalizeUuid(sw);
-      if (!swid) {
-        throw virtError(ErrorNumber.XML_ERROR, ErrorDomain.XML, `Invalid value for attribute 'switchid' in element 'source': '${sw}'. Expected UUID`);
-      }
-      const portid = requiredAttr(ctx, s, 'portid');
-      const pgid = requiredAttr(ctx, s, 'portgroupid');
-      const conn = requiredAttr(ctx, s, 'connectionid');
+      const swid = propUuid(ctx, s, 'switchid', { required: true })!;
+      const portid = ctx.requiredAttr(s, 'portid');
+      const pgid = ctx.requiredAttr(s, 'portgroupid');
+      const conn = ctx.requiredAttr(s, 'connectionid');
       def.source = { switchid: swid, portidVds: BigInt(strToULongLongP(portid, 0) ?? 0n), portgroupid: pgid, connectionid: BigInt(strToULongLongP(conn, 0) ?? 0n) };
       break;
     }
     case 'internal': {
       const s = requireSource(type, source);
-      def.source = { name: requiredAttr(ctx, s, 'name') };
+      def.source = { name: ctx.requiredAttr(s, 'name') };
       break;
     }
     case 'bridge': {
       const s = requireSource(type, source);
-      def.source = { bridge: requiredAttr(ctx, s, 'bridge') };
+      def.source = { bridge: ctx.requiredAttr(s, 'bridge') };
       vportFlags = { generateMissingDefaults: true, requireAllAttributes: true, requireType: true };
       parseFilterref = true;
       break;
     }
     case 'direct': {
       const s = requireSource(type, source);
-      const dev = requiredAttr(ctx, s, 'dev');
+      const dev = ctx.requiredAttr(s, 'dev');
       const mode = ctx.enumProp(s, 'mode', MACVLAN_MODES) ?? 'vepa';
       def.source = { dev, mode };
       vportFlags = { generateMissingDefaults: true, requireAllAttributes: true, requireType: true };
@@ -246,9 +231,9 @@ export function parseInterface(env: DeviceParseEnv, node: XmlElement): Interface
       break;
     case 'vhostuser': {
       const s = requireSource(type, source);
-      const t = requiredAttr(ctx, s, 'type');
+      const t = ctx.requiredAttr(s, 'type');
       if (t !== 'unix') throw unsupported(`Type='${t}' unsupported for <interface type='vhostuser'>`);
-      const path = requiredAttr(ctx, s, 'path');
+      const path = ctx.requiredAttr(s, 'path');
       const mode = ctx.enumProp(s, 'mode', ['', 'client', 'server'] as const, { required: true, nonzero: true })!;
       def.source = { type: 'unix', path, mode: mode as 'client' | 'server' };
       const rc = ctx.child(s, 'reconnect');
@@ -257,7 +242,7 @@ export function parseInterface(env: DeviceParseEnv, node: XmlElement): Interface
     }
     case 'vdpa': {
       const s = requireSource(type, source);
-      def.source = { dev: requiredAttr(ctx, s, 'dev') };
+      def.source = { dev: ctx.requiredAttr(s, 'dev') };
       break;
     }
     case 'client':
@@ -266,7 +251,7 @@ export function parseInterface(env: DeviceParseEnv, node: XmlElement): Interface
     case 'udp': {
       const s = requireSource(type, source);
       const src: InterfaceSource = {};
-      if (type !== 'server') src.address = requiredAttr(ctx, s, 'address');
+      if (type !== 'server') src.address = ctx.requiredAttr(s, 'address');
       else {
         const a = ctx.attr(s, 'address');
         if (a !== undefined) src.address = a;
@@ -275,7 +260,7 @@ export function parseInterface(env: DeviceParseEnv, node: XmlElement): Interface
       if (type === 'udp') {
         const local = ctx.child(s, 'local');
         if (!local) throw xmlError("'<local>' element missing for 'udp' socket interface");
-        src.local = { address: requiredAttr(ctx, local, 'address'), port: ctx.intProp(local, 'port', 10, { required: true })! };
+        src.local = { address: ctx.requiredAttr(local, 'address'), port: ctx.intProp(local, 'port', 10, { required: true })! };
       }
       def.source = src;
       break;

@@ -87,12 +87,8 @@ export function parseOsCaps(ctx: ParseContext, root: XmlElement): { os: OsDef; b
   return out;
 }
 
-export function validArch(arch: string): boolean {
-  return KNOWN_ARCHES.has(arch);
-}
-
 /** virArch names. */
-export const KNOWN_ARCHES = new Set([
+export const KNOWN_ARCHES: ReadonlySet<string> = new Set([
   'none', 'alpha', 'armv6l', 'armv7l', 'armv7b', 'aarch64', 'cris', 'i686', 'ia64', 'lm32', 'loongarch64',
   'm68k', 'microblaze', 'microblazeel', 'mips', 'mipsel', 'mips64', 'mips64el', 'openrisc', 'parisc',
   'parisc64', 'ppc', 'ppcle', 'ppc64', 'ppc64le', 'ppcemb', 'riscv32', 'riscv64', 's390', 's390x', 'sh4',
@@ -264,6 +260,25 @@ function parseBootDevs(ctx: ParseContext, osEl: XmlElement, os: OsDef): void {
   }
 }
 
+/** This host's architecture as virArch names it (Node's process.arch 'x64' is 'x86_64'). */
+export function hostArch(): string {
+  switch (process.arch) {
+    case 'x64':
+      return 'x86_64';
+    case 'ia32':
+      return 'i686';
+    case 'arm64':
+      return 'aarch64';
+    case 'arm':
+      return 'armv7l';
+    case 'ppc64':
+      return 'ppc64le';
+    default:
+      // s390x, riscv64, mips64el: the same names
+      return process.arch;
+  }
+}
+
 /** virFileSanitizePath: collapses '//' runs and drops a trailing '/'. */
 export function sanitizePath(p: string): string {
   let s = p.replace(/\/{2,}/g, '/');
@@ -281,9 +296,9 @@ function setText<K extends keyof OsDef>(os: OsDef, key: K, v: string | undefined
   else delete (os as unknown as Record<string, unknown>)[key];
 }
 
-/** Checks the architecture once the driver's default has been applied. */
+/** An architecture the XML names must be a virArch other than 'none'. */
 export function checkArch(arch: string): void {
-  if (!validArch(arch) || arch === 'none') {
+  if (!KNOWN_ARCHES.has(arch) || arch === 'none') {
     throw virtError(ErrorNumber.CONFIG_UNSUPPORTED, ErrorDomain.DOMAIN, `Unknown architecture ${arch}`, {
       element: 'os/type',
       attribute: 'arch',

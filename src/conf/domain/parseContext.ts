@@ -3,16 +3,23 @@
 // anything left unread is reported as unknown; and typed attribute readers with the error codes
 // and messages of libvirt's virXMLProp* helpers.
 import { ErrorDomain, ErrorNumber, VirtError, virtError, type ErrorFault } from '../../errors/index.js';
-import { strToInt, strToUInt, strToUIntP, strToULongLongP, type CBase } from '../xmlProps.js';
-import { textOf, type XmlElement } from '../xml/xmlTree.js';
+import {
+  onOff,
+  propEnum,
+  propInt,
+  propOnOff,
+  propRequired,
+  propUInt,
+  propULongLong,
+  propYesNo,
+  strToUInt,
+  yesNo,
+  type CBase,
+  type PropOptions,
+} from '../xmlProps.js';
+import { child, children, isElement, textOf, type XmlElement } from '../xml/xmlTree.js';
 
 export type NumberBase = CBase;
-
-export interface PropOptions {
-  required?: boolean;
-  /** Zero (or the enum's first, "default" value) is refused. */
-  nonzero?: boolean;
-}
 
 /** Where libvirt's RNG schema lives; named in validation errors exactly as libvirt does. */
 const DOMAIN_RNG = '/usr/share/libvirt/schemas/domain.rng';
@@ -46,7 +53,7 @@ export class ParseContext {
     if (!this.usedEls) return;
     this.usedEls.add(el);
     this.usedAttrs!.set(el, new Set(Object.keys(el.attrs)));
-    for (const c of el.children) if (typeof c === 'object' && 'name' in c) this.useSubtree(c);
+    for (const c of children(el)) this.useSubtree(c);
   }
 
   attr(el: XmlElement, name: string): string | undefined {
@@ -60,24 +67,15 @@ export class ParseContext {
 
   /** First child element with this name. */
   child(el: XmlElement, name: string): XmlElement | undefined {
-    for (const c of el.children) {
-      if (typeof c === 'object' && 'name' in c && c.name === name) {
-        this.usedEls?.add(c);
-        return c;
-      }
-    }
-    return undefined;
+    const c = child(el, name);
+    if (c) this.usedEls?.add(c);
+    return c;
   }
 
   /** All child elements with this name, or all child elements. */
   children(el: XmlElement, name?: string): XmlElement[] {
-    const out: XmlElement[] = [];
-    for (const c of el.children) {
-      if (typeof c === 'object' && 'name' in c && (name === undefined || c.name === name)) {
-        this.usedEls?.add(c);
-        out.push(c);
-      }
-    }
+    const out = children(el, name);
+    if (this.usedEls) for (const c of out) this.usedEls.add(c);
     return out;
   }
 
@@ -93,104 +91,41 @@ export class ParseContext {
     return c ? textOf(c) : undefined;
   }
 
-  // ---- typed attributes (virXMLProp*) ----
-
-  private missing(el: XmlElement, name: string): VirtError {
-    return virtError(
-      ErrorNumber.XML_ERROR,
-      ErrorDomain.XML,
-      `Missing required attribute '${name}' in element '${el.name}'`,
-      { element: el.name, attribute: name },
-    );
-  }
-
-  private invalid(el: XmlElement, name: string, value: string, suffix: string): VirtError {
-    return virtError(
-      ErrorNumber.XML_ERROR,
-      ErrorDomain.XML,
-      `Invalid value for attribute '${name}' in element '${el.name}': '${value}'.${suffix}`,
-      { element: el.name, attribute: name, value },
-    );
-  }
+  // ---- typed attributes (virXMLProp*, xmlProps.ts) ----
 
   /** A string attribute that must be present. */
   requiredAttr(el: XmlElement, name: string): string {
-    const v = this.attr(el, name);
-    if (v === undefined) throw this.missing(el, name);
-    return v;
+    return propRequired(this, el, name);
   }
 
   /** virXMLPropEnum: one of `values`; with nonzero the first value (libvirt's "default") is refused. */
   enumProp<T extends string>(el: XmlElement, name: string, values: readonly T[], opts: PropOptions = {}): T | undefined {
-    const v = this.attr(el, name);
-    if (v === undefined) {
-      if (opts.required) throw this.missing(el, name);
-      return undefined;
-    }
-    const i = values.indexOf(v as T);
-    if (i < 0 || (opts.nonzero && i === 0)) throw this.invalid(el, name, v, '');
-    return v as T;
+    return propEnum(this, el, name, values, opts);
   }
 
   /** virXMLPropTristateBool: 'yes' | 'no'. */
   boolProp(el: XmlElement, name: string, opts: PropOptions = {}): boolean | undefined {
-    const v = this.enumProp(el, name, TRISTATE_BOOL, { ...opts, nonzero: true });
-    return v === undefined ? undefined : v === 'yes';
+    return propYesNo(this, el, name, opts);
   }
 
   /** virXMLPropTristateSwitch: 'on' | 'off'. */
   switchProp(el: XmlElement, name: string, opts: PropOptions = {}): boolean | undefined {
-    const v = this.enumProp(el, name, TRISTATE_SWITCH, { ...opts, nonzero: true });
-    return v === undefined ? undefined : v === 'on';
+    return propOnOff(this, el, name, opts);
   }
 
   /** virXMLPropUInt: unsigned int; a minus sign is refused. */
   uintProp(el: XmlElement, name: string, base: NumberBase = 10, opts: PropOptions = {}): number | undefined {
-    const v = this.attr(el, name);
-    if (v === undefined) {
-      if (opts.required) throw this.missing(el, name);
-      return undefined;
-    }
-    const n = strToUIntP(v, base);
-    if (n === undefined) throw this.invalid(el, name, v, ' Expected non-negative integer value');
-    if (opts.nonzero && n === 0) throw this.zero(el, name);
-    return n;
+    return propUInt(this, el, name, { ...opts, base });
   }
 
   /** virXMLPropInt. */
   intProp(el: XmlElement, name: string, base: NumberBase = 10, opts: PropOptions & { nonnegative?: boolean } = {}): number | undefined {
-    const v = this.attr(el, name);
-    if (v === undefined) {
-      if (opts.required) throw this.missing(el, name);
-      return undefined;
-    }
-    const n = strToInt(v, base);
-    if (n === undefined) throw this.invalid(el, name, v, ' Expected integer value');
-    if (opts.nonnegative && n < 0) throw this.invalid(el, name, v, ' Expected non-negative value');
-    if (opts.nonzero && n === 0) throw this.zero(el, name);
-    return n;
+    return propInt(this, el, name, { ...opts, base });
   }
 
   /** virXMLPropULongLong (returned as bigint). */
   ullProp(el: XmlElement, name: string, base: NumberBase = 10, opts: PropOptions = {}): bigint | undefined {
-    const v = this.attr(el, name);
-    if (v === undefined) {
-      if (opts.required) throw this.missing(el, name);
-      return undefined;
-    }
-    const n = strToULongLongP(v, base);
-    if (n === undefined) throw this.invalid(el, name, v, ' Expected non-negative integer value');
-    if (opts.nonzero && n === 0n) throw this.zero(el, name);
-    return n;
-  }
-
-  private zero(el: XmlElement, name: string): VirtError {
-    return virtError(
-      ErrorNumber.XML_ERROR,
-      ErrorDomain.XML,
-      `Invalid value for attribute '${name}' in element '${el.name}': Zero is not permitted`,
-      { element: el.name, attribute: name, value: '0' },
-    );
+    return propULongLong(this, el, name, { ...opts, base });
   }
 
   // ---- validation of what was not read ----
@@ -220,7 +155,7 @@ export class ParseContext {
       }
     }
     for (const c of el.children) {
-      if (typeof c !== 'object' || !('name' in c)) continue;
+      if (!isElement(c)) continue;
       if (!this.usedEls!.has(c)) {
         return {
           message: `Element ${el.name} has extra content: ${c.name}`,
@@ -234,16 +169,7 @@ export class ParseContext {
   }
 }
 
-export const TRISTATE_BOOL = ['default', 'yes', 'no'] as const;
-export const TRISTATE_SWITCH = ['default', 'on', 'off'] as const;
-
-export function yesNo(v: boolean | undefined): string | undefined {
-  return v === undefined ? undefined : v ? 'yes' : 'no';
-}
-
-export function onOff(v: boolean | undefined): string | undefined {
-  return v === undefined ? undefined : v ? 'on' : 'off';
-}
+export { onOff, yesNo, type PropOptions };
 
 /** An error raised by the domain XML parser (domain_conf.c reports with VIR_FROM_DOMAIN). */
 export function domainError(code: number, detail: string, fault?: ErrorFault): VirtError {

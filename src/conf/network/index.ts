@@ -3,6 +3,7 @@
 import { ErrorDomain, ErrorNumber, virtError } from '../../errors/index.js';
 import { parseXml, type XmlElement } from '../xml/xmlTree.js';
 import { XmlWriter } from '../xml/xmlWriter.js';
+import { parseBitmap } from '../bitmap.js';
 import { plainReader, strToUInt, strToULongLong } from '../xmlProps.js';
 import type { NetworkDef, NetworkStatus, NetworkTaint } from './networkDef.js';
 import { writeNetworkElement, writeNetworkStatus } from './networkFormat.js';
@@ -12,7 +13,7 @@ import type { NetworkDefineContext, NetworkDriverDefaults } from './networkDrive
 
 export * from './networkDef.js';
 export { DNSMASQ_NAMESPACE, parseDhcpHost, sanitizeMetadata } from './networkParse.js';
-export { formatBitmap } from './networkFormat.js';
+export { formatBitmap, parseBitmap } from '../bitmap.js';
 export { NETWORK_RNG, validateNetworkSchema } from './networkSchema.js';
 export * from './networkDriverDefaults.js';
 export * from './socketAddr.js';
@@ -51,24 +52,8 @@ export function initialNetworkStatus(): NetworkStatus {
   return { classId: [0, 1, 2], floorSum: 0n, taint: [] };
 }
 
-/** virBitmapParseUnlimited: "0-2,5,^1" style lists. */
-export function parseBitmap(s: string): number[] | undefined {
-  const set = new Set<number>();
-  const parts = s.split(',').map((p) => p.trim());
-  if (parts.length === 0 || parts.some((p) => p === '')) return undefined;
-  for (const p of parts) {
-    let m: RegExpExecArray | null;
-    if ((m = /^\^(\d+)$/.exec(p))) set.delete(Number(m[1]));
-    else if ((m = /^(\d+)-(\d+)$/.exec(p))) {
-      const a = Number(m[1]);
-      const b = Number(m[2]);
-      if (b < a || b - a > 1 << 20) return undefined;
-      for (let i = a; i <= b; i++) set.add(i);
-    } else if ((m = /^(\d+)$/.exec(p))) set.add(Number(m[1]));
-    else return undefined;
-  }
-  return [...set].sort((a, b) => a - b);
-}
+/** tc class ids are the 16-bit minor of "1:<id>". */
+const TC_CLASS_ID_LIMIT = 0x10000;
 
 const TAINTS: readonly NetworkTaint[] = ['hook-script'];
 
@@ -76,11 +61,7 @@ function parseStatus(root: XmlElement): NetworkStatus {
   const status = initialNetworkStatus();
   const classEl = plainReader.child(root, 'class_id');
   const bitmap = classEl?.attrs.bitmap;
-  if (bitmap !== undefined && bitmap !== '') {
-    const bits = parseBitmap(bitmap);
-    if (!bits) throw virtError(ErrorNumber.INVALID_ARG, ErrorDomain.NONE, `Failed to parse bitmap '${bitmap}'`, { element: 'class_id', value: bitmap });
-    status.classId = bits;
-  }
+  if (bitmap !== undefined && bitmap !== '') status.classId = parseBitmap(bitmap, TC_CLASS_ID_LIMIT);
   const floor = plainReader.child(root, 'floor')?.attrs.sum;
   if (floor !== undefined && floor !== '') {
     const v = strToULongLong(floor, 10);

@@ -5,6 +5,7 @@
 // One deliberate difference: libvirt prints a few free-text attributes without escaping
 // (<domain name>, <portgroup name>, dhcp <host mac/name>, virtualport profileid), so a name
 // holding ' or & makes it write malformed XML; tsvirt escapes them.
+import { formatBitmap } from '../bitmap.js';
 import { formatNetDevBandwidth } from '../netdevBandwidth.js';
 import { formatNetDevVirtualPort } from '../netdevVirtualPort.js';
 import { formatNetDevVlan } from '../netdevVlan.js';
@@ -184,19 +185,6 @@ function writeIp(w: XmlWriter, ip: NetworkIp): void {
     w.close('dhcp');
   }
   w.close('ip');
-}
-
-/** virBitmapFormat: "0-2,5,7-9". */
-export function formatBitmap(bits: readonly number[]): string {
-  const sorted = [...new Set(bits)].sort((a, b) => a - b);
-  const out: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
-    let j = i;
-    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
-    out.push(i === j ? String(sorted[i]) : `${sorted[i]}-${sorted[j]}`);
-    i = j + 1;
-  }
-  return out.join(',');
 }
 
 /** <networkstatus> around the live definition (libvirt's status file; no newline at the end). */

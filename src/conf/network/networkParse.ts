@@ -8,7 +8,7 @@ import { parseNetDevVirtualPort } from '../netdevVirtualPort.js';
 import { parseNetDevVlan } from '../netdevVlan.js';
 import { formatUuid, generateUuid, parseUuid } from '../uuid.js';
 import { textOf, type XmlElement } from '../xml/xmlTree.js';
-import { plainReader, propEnum, propUInt, propYesNo, strToUInt, strToULongLongP, type XmlReader } from '../xmlProps.js';
+import { plainReader, propEnum, propUInt, propULongLong, propYesNo, strToUInt, strToULongLongP, type XmlReader } from '../xmlProps.js';
 import {
   NETWORK_FORWARD_MODES,
   type DhcpHost,
@@ -485,21 +485,12 @@ function parseIp(r: XmlReader, net: string, el: XmlElement): { ip: NetworkIp; ad
 const LEASE_UNITS = ['seconds', 'minutes', 'hours'] as const;
 
 function parseLease(r: XmlReader, el: XmlElement): DhcpLease | undefined {
-  const expiryText = r.attr(el, 'expiry');
-  if (expiryText === undefined) return undefined;
-  const expiry = strToULongLongP(expiryText, 0);
-  if (expiry === undefined) {
-    throw virtError(
-      ErrorNumber.XML_ERROR,
-      ErrorDomain.XML,
-      `Invalid value for attribute 'expiry' in element 'lease': '${expiryText}'. Expected non-negative integer value`,
-      { element: 'lease', attribute: 'expiry', value: expiryText },
-    );
-  }
+  const expiry = propULongLong(r, el, 'expiry', { base: 0 });
+  if (expiry === undefined) return undefined;
   const unit: DhcpLeaseUnit = propEnum(r, el, 'unit', LEASE_UNITS) ?? 'minutes';
   // dnsmasq's minimum lease time is two minutes.
   if (expiry > 0n && ((unit === 'seconds' && expiry < 120n) || (unit === 'minutes' && expiry < 2n))) {
-    throw unsupported('The minimum lease time should be greater than 2 minutes', { element: 'lease', attribute: 'expiry', value: expiryText });
+    throw unsupported('The minimum lease time should be greater than 2 minutes', { element: 'lease', attribute: 'expiry', value: r.attr(el, 'expiry') });
   }
   return expiry === 0n ? { expiry } : { expiry, unit };
 }

@@ -3,7 +3,7 @@
 // implicit controllers, inputs, audio and balloon, device models — and its PCI, USB and
 // virtio-serial addresses, so that `dumpxml` of a defined domain reads as libvirt 9.0's.
 import { ErrorDomain, ErrorNumber, systemError, virtError } from '../../errors/index.js';
-import type { DomainDef, DomainDeviceDef, DomainDriverDefaults, PostParseOptions } from '../../conf/domain/index.js';
+import { hostArch, type DomainDef, type DomainDeviceDef, type DomainDriverDefaults, type PostParseOptions } from '../../conf/domain/index.js';
 import type { ControllerDef } from '../../conf/domain/controller.js';
 import { existsSync } from 'node:fs';
 import type { QemuCaps, QemuMachine } from './capabilities.js';
@@ -291,18 +291,5 @@ function controllerPostParse(cont: ControllerDef, def: DomainDef, caps: QemuCaps
       return;
     default:
       return;
-  }
-}
-
-function hostArch(): string {
-  switch (process.arch) {
-    case 'x64':
-      return 'x86_64';
-    case 'ia32':
-      return 'i686';
-    case 'arm64':
-      return 'aarch64';
-    default:
-      return process.arch;
   }
 }
