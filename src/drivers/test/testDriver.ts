@@ -31,7 +31,6 @@ import {
   NetworkCreateFlags,
   NetworkDefineFlags,
   NetworkEventLifecycleType,
-  TypedParameterType,
 } from '../constants.js';
 import type {
   CloseCallback,
@@ -52,15 +51,8 @@ import type {
 } from '../driver.js';
 import { EventBroker } from '../events.js';
 import { checkFlags } from '../flags.js';
-import {
-  assignIfnames,
-  domainNets,
-  formatDomainDef,
-  getNetBandwidth,
-  parseDomainDef,
-  setNetBandwidth,
-  type NetBandwidthRate,
-} from './domainConf.js';
+import { bandwidthToParams, checkBandwidthParams, findDomainNet, mergeBandwidthParams } from '../interfaceParameters.js';
+import { assignIfnames, domainNets, formatDomainDef, parseDomainDef } from './domainConf.js';
 import { formatNetworkDef, networkAddressBase, networkBridgeName, parseNetworkDef } from './networkConf.js';
 import { testCapabilitiesXML } from './capabilities.js';
 import { acquireNode, releaseNode, type DomainObj, type NetworkObj, type TestNode } from './testNode.js';
@@ -544,53 +536,11 @@ export class TestDriver implements Driver {
 
   async domainSetInterfaceParameters(dom: DomainRef, device: string, params: TypedParam[], flags: number): Promise<void> {
     checkFlags(flags, DomainModificationImpact.LIVE | DomainModificationImpact.CONFIG, 'testDomainSetInterfaceParameters', T);
-    const known = new Set(BANDWIDTH_FIELDS.map(([f]) => f));
-    for (const p of params) {
-      if (!known.has(p.field)) {
-        throw virtError(ErrorNumber.INVALID_ARG, ErrorDomain.NONE, `parameter '${p.field}' not supported`, { value: p.field });
-      }
-      if (p.type !== TypedParameterType.UINT) {
-        throw virtError(
-          ErrorNumber.INVALID_ARG,
-          ErrorDomain.NONE,
-          `invalid type '${TYPE_NAMES[p.type] ?? p.type}' for parameter '${p.field}', expected 'uint'`,
-          { value: p.field },
-        );
-      }
-    }
-    const obj = this.#node.domainFromRef(dom);
-    const def = this.#oneDef(obj, flags);
-    const cur = getNetBandwidth(def, device);
-    const get = (f: string): number | undefined => {
-      const p = params.find((x) => x.field === f);
-      return p ? Number(p.value) : undefined;
-    };
-    const given = (dir: 'inbound' | 'outbound'): NetBandwidthRate => {
-      const r: NetBandwidthRate = {};
-      for (const k of ['average', 'peak', 'burst', 'floor'] as const) {
-        const v = get(`${dir}.${k}`);
-        if (v) r[k] = v;
-      }
-      return r;
-    };
-    const inb = given('inbound');
-    const outb = given('outbound');
-    const inSpecified = get('inbound.average') !== undefined || get('inbound.floor') !== undefined;
-    const outSpecified = get('outbound.average') !== undefined;
-    // average (or floor, inbound) is what makes a direction; peak and burst alone do not.
-    const inValid = !!(inb.average || inb.floor);
-    const outValid = !!outb.average;
-    const next: { inbound?: NetBandwidthRate | null; outbound?: NetBandwidthRate | null } = {};
-    if (!cur.inbound && !cur.outbound) {
-      next.inbound = inValid ? inb : null;
-      next.outbound = outValid ? outb : null;
-    } else {
-      if (inValid) next.inbound = inb;
-      else if (inSpecified) next.inbound = null;
-      if (outValid) next.outbound = outb;
-      else if (outSpecified) next.outbound = null;
-    }
-    setNetBandwidth(def, device, next);
+    checkBandwidthParams(params);
+    const net = findDomainNet(this.#oneDef(this.#node.domainFromRef(dom), flags), device);
+    const next = mergeBandwidthParams(net.bandwidth, params);
+    if (next) net.bandwidth = next;
+    else delete net.bandwidth;
   }
 
   async domainGetInterfaceParameters(dom: DomainRef, device: string, flags: number): Promise<TypedParam[]> {
@@ -601,8 +551,7 @@ export class TestDriver implements Driver {
       T,
     );
     const obj = this.#node.domainFromRef(dom);
-    const bw = getNetBandwidth(this.#oneDef(obj, flags & 3), device);
-    return BANDWIDTH_FIELDS.map(([field, dir, k]) => ({ field, type: 2, value: bw[dir]?.[k] ?? 0 }));
+    return bandwidthToParams(findDomainNet(this.#oneDef(obj, flags & 3), device).bandwidth);
   }
 
   async domainOpenConsole(_dom: DomainRef, _devName: string | null, _flags: number): Promise<Duplex> {
@@ -795,19 +744,6 @@ export class TestDriver implements Driver {
     this.#events.networkDeregister(callbackId);
   }
 }
-
-/** virDomainGetInterfaceParameters' fields in libvirt's order, with where each lives. */
-const BANDWIDTH_FIELDS: [string, 'inbound' | 'outbound', keyof NetBandwidthRate][] = [
-  ['inbound.average', 'inbound', 'average'],
-  ['inbound.peak', 'inbound', 'peak'],
-  ['inbound.burst', 'inbound', 'burst'],
-  ['inbound.floor', 'inbound', 'floor'],
-  ['outbound.average', 'outbound', 'average'],
-  ['outbound.peak', 'outbound', 'peak'],
-  ['outbound.burst', 'outbound', 'burst'],
-];
-
-const TYPE_NAMES: Record<number, string> = { 1: 'int', 2: 'uint', 3: 'llong', 4: 'ullong', 5: 'double', 6: 'boolean', 7: 'string' };
 
 /** An address plus a small offset: IPv4 as a 32-bit number, IPv6 on its last byte (as libvirt). */
 function offsetAddress(base: string, offset: number, ipv6: boolean): string {
