@@ -7,9 +7,6 @@ import type { Duplex } from 'node:stream';
 import { ErrorDomain, ErrorNumber, VirtError, virtError } from '../../errors/index.js';
 import { formatConnectURI, type ConnectURI } from '../connectUri.js';
 import {
-  ConnectListAllDomainsFlags as LD,
-  ConnectListAllNetworksFlags as LN,
-  ConnectListAllStoragePoolsFlags as LP,
   DomainCreateFlags,
   DomainDefineFlags,
   DomainDestroyFlagsValues,
@@ -51,6 +48,7 @@ import type {
 } from '../driver.js';
 import { EventBroker } from '../events.js';
 import { checkFlags } from '../flags.js';
+import { ALL_DOMAIN_LIST_FLAGS, ALL_NETWORK_LIST_FLAGS, ALL_POOL_LIST_FLAGS, domainMatchesListFlags, networkMatchesListFlags, poolMatchesListFlags } from '../listFlags.js';
 import { bandwidthToParams, checkBandwidthParams, findDomainNet, mergeBandwidthParams } from '../interfaceParameters.js';
 import { assignIfnames, domainNets, formatDomainDef, parseDomainDef } from './domainConf.js';
 import { formatNetworkDef, networkAddressBase, networkBridgeName, parseNetworkDef } from './networkConf.js';
@@ -166,31 +164,12 @@ export class TestDriver implements Driver {
   // ---- domains: listing and lookup ----
 
   async listAllDomains(flags: number): Promise<DomainRef[]> {
-    const all = Object.values(LD).reduce((a, b) => a | b, 0);
-    checkFlags(flags, all, 'testConnectListAllDomains', T);
+    checkFlags(flags, ALL_DOMAIN_LIST_FLAGS, 'testConnectListAllDomains', T);
     const node = this.#node;
-    const pick = (has: boolean, yes: number, no: number): boolean =>
-      !(flags & (yes | no)) || (has ? (flags & yes) !== 0 : (flags & no) !== 0);
     const out: DomainRef[] = [];
     for (const obj of node.domains.values()) {
-      const active = node.isActive(obj);
-      if (!pick(active, LD.ACTIVE, LD.INACTIVE)) continue;
-      if (!pick(obj.persistent, LD.PERSISTENT, LD.TRANSIENT)) continue;
-      const states = LD.RUNNING | LD.PAUSED | LD.SHUTOFF | LD.OTHER;
-      if (flags & states) {
-        const s = obj.state;
-        const ok =
-          (flags & LD.RUNNING && s === DomainState.RUNNING) ||
-          (flags & LD.PAUSED && s === DomainState.PAUSED) ||
-          (flags & LD.SHUTOFF && s === DomainState.SHUTOFF) ||
-          (flags & LD.OTHER && s !== DomainState.RUNNING && s !== DomainState.PAUSED && s !== DomainState.SHUTOFF);
-        if (!ok) continue;
-      }
-      if (!pick(obj.hasManagedSave, LD.MANAGEDSAVE, LD.NO_MANAGEDSAVE)) continue;
-      if (!pick(obj.autostart, LD.AUTOSTART, LD.NO_AUTOSTART)) continue;
-      if (!pick(false, LD.HAS_SNAPSHOT, LD.NO_SNAPSHOT)) continue;
-      if (!pick(false, LD.HAS_CHECKPOINT, LD.NO_CHECKPOINT)) continue;
-      out.push(node.domainRef(obj));
+      const facts = { active: node.isActive(obj), persistent: obj.persistent, state: obj.state, autostart: obj.autostart, hasManagedSave: obj.hasManagedSave };
+      if (domainMatchesListFlags(flags, facts)) out.push(node.domainRef(obj));
     }
     return out;
   }
@@ -561,18 +540,8 @@ export class TestDriver implements Driver {
   // ---- networks ----
 
   async listAllNetworks(flags: number): Promise<NetworkRef[]> {
-    const all = Object.values(LN).reduce((a, b) => a | b, 0);
-    checkFlags(flags, all, 'testConnectListAllNetworks', T);
-    const pick = (has: boolean, yes: number, no: number): boolean =>
-      !(flags & (yes | no)) || (has ? (flags & yes) !== 0 : (flags & no) !== 0);
-    const out: NetworkRef[] = [];
-    for (const obj of this.#node.networks.values()) {
-      if (!pick(obj.active, LN.ACTIVE, LN.INACTIVE)) continue;
-      if (!pick(obj.persistent, LN.PERSISTENT, LN.TRANSIENT)) continue;
-      if (!pick(obj.autostart, LN.AUTOSTART, LN.NO_AUTOSTART)) continue;
-      out.push(this.#node.networkRef(obj));
-    }
-    return out;
+    checkFlags(flags, ALL_NETWORK_LIST_FLAGS, 'testConnectListAllNetworks', T);
+    return [...this.#node.networks.values()].filter((n) => networkMatchesListFlags(flags, n)).map((n) => this.#node.networkRef(n));
   }
 
   async numOfNetworks(): Promise<number> {
@@ -704,25 +673,8 @@ export class TestDriver implements Driver {
   // ---- storage pools ----
 
   async listAllStoragePools(flags: number): Promise<StoragePoolRef[]> {
-    const all = Object.values(LP).reduce((a, b) => a | b, 0);
-    checkFlags(flags, all, 'testConnectListAllStoragePools', T);
-    const pick = (has: boolean, yes: number, no: number): boolean =>
-      !(flags & (yes | no)) || (has ? (flags & yes) !== 0 : (flags & no) !== 0);
-    const typeFlags: Record<string, number> = {
-      dir: LP.DIR, fs: LP.FS, netfs: LP.NETFS, logical: LP.LOGICAL, disk: LP.DISK, iscsi: LP.ISCSI, scsi: LP.SCSI,
-      mpath: LP.MPATH, rbd: LP.RBD, sheepdog: LP.SHEEPDOG, gluster: LP.GLUSTER, zfs: LP.ZFS, vstorage: LP.VSTORAGE,
-      'iscsi-direct': LP.ISCSI_DIRECT,
-    };
-    const anyType = Object.values(typeFlags).reduce((a, b) => a | b, 0);
-    const out: StoragePoolRef[] = [];
-    for (const p of this.#node.pools.values()) {
-      if (!pick(p.active, LP.ACTIVE, LP.INACTIVE)) continue;
-      if (!pick(p.persistent, LP.PERSISTENT, LP.TRANSIENT)) continue;
-      if (!pick(p.autostart, LP.AUTOSTART, LP.NO_AUTOSTART)) continue;
-      if (flags & anyType && !(flags & (typeFlags[p.type] ?? 0))) continue;
-      out.push({ name: p.name, uuid: p.uuid });
-    }
-    return out;
+    checkFlags(flags, ALL_POOL_LIST_FLAGS, 'testConnectListAllStoragePools', T);
+    return [...this.#node.pools.values()].filter((p) => poolMatchesListFlags(flags, p)).map((p) => ({ name: p.name, uuid: p.uuid }));
   }
 
   // ---- events ----
