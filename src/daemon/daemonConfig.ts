@@ -270,7 +270,7 @@ function rangeError(f: ConfFile, key: string, what: string): VirtError {
 }
 
 /** Reads parsed config entries into a DaemonConfig. Throws on the first bad value. */
-export function daemonConfigFromConf(f: ConfFile): LoadedConfig {
+function daemonConfigFromConf(f: ConfFile): LoadedConfig {
   const c = defaultDaemonConfig();
   const warnings: string[] = [];
   const keys = new Map<string, ConfEntry>();

@@ -30,9 +30,6 @@ export class XdrError extends Error {
   }
 }
 
-/** The TypeScript type a codec carries. */
-export type Infer<C> = C extends Codec<infer T> ? T : never;
-
 const pad4 = (n: number): number => (4 - (n & 3)) & 3;
 
 function need(s: XdrState, n: number): void {
@@ -562,16 +559,6 @@ export function union<T>(discriminant: string, arms: ReadonlyMap<number, Arm>, d
       if (a) o[a[0]] = a[1].decode(s);
       return o as T;
     },
-  };
-}
-
-/** Defers to a codec defined later (recursive types). */
-export function lazy<T>(get: () => Codec<T>): Codec<T> {
-  return {
-    fixed: -1,
-    size: (v) => get().size(v),
-    encode: (s, v) => get().encode(s, v),
-    decode: (s) => get().decode(s),
   };
 }
 
