@@ -62,14 +62,14 @@ export function canonicalUUID(s: string): string | undefined {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-function uuidFromBytes(b: Uint8Array): string | undefined {
-  if (b.length !== 16) return undefined;
-  return canonicalUUID(Buffer.from(b).toString('hex'));
-}
-
-function invalidUUID(domain: number): VirtError {
-  // What libvirt 9.0 answers for a malformed UUID string (python-libvirt: code 8, message as is).
-  return new VirtError({ code: ErrorNumber.INVALID_ARG, domain, message: 'Invalid UUID', str1: 'Invalid UUID' });
+/**
+ * A lookup's UUID argument (16 raw bytes or any form virUUIDParse accepts) in canonical form;
+ * else what libvirt 9.0 answers for a malformed one (python-libvirt: code 8, message as is).
+ */
+function uuidArg(uuid: Uint8Array | string, domain: number): string {
+  const canon = typeof uuid === 'string' ? canonicalUUID(uuid) : uuid.length === 16 ? canonicalUUID(Buffer.from(uuid).toString('hex')) : undefined;
+  if (!canon) throw new VirtError({ code: ErrorNumber.INVALID_ARG, domain, message: 'Invalid UUID', str1: 'Invalid UUID', fault: { value: String(uuid) } });
+  return canon;
 }
 
 export class Connection {
@@ -238,8 +238,7 @@ export class Connection {
 
   /** uuid: 16 raw bytes or any form virUUIDParse accepts. */
   async domainLookupByUUID(uuid: Uint8Array | string): Promise<Domain> {
-    const canon = typeof uuid === 'string' ? canonicalUUID(uuid) : uuidFromBytes(uuid);
-    if (!canon) throw invalidUUID(ErrorDomain.DOMAIN);
+    const canon = uuidArg(uuid, ErrorDomain.DOMAIN);
     return new Domain(this, await this.drv('virDomainLookupByUUID').domainLookupByUUID(canon));
   }
 
@@ -248,10 +247,7 @@ export class Connection {
   }
 
   async domainLookupByID(id: number): Promise<Domain> {
-    if (!Number.isInteger(id) || id < 0) {
-      const message = 'id in virDomainLookupByID must be zero or greater';
-      throw new VirtError({ code: ErrorNumber.INVALID_ARG, domain: ErrorDomain.DOMAIN, message, str1: message });
-    }
+    checkNonNegative('id', id, 'virDomainLookupByID', ErrorDomain.DOMAIN);
     return new Domain(this, await this.drv('virDomainLookupByID').domainLookupByID(id));
   }
 
@@ -303,8 +299,7 @@ export class Connection {
   }
 
   async networkLookupByUUID(uuid: Uint8Array | string): Promise<Network> {
-    const canon = typeof uuid === 'string' ? canonicalUUID(uuid) : uuidFromBytes(uuid);
-    if (!canon) throw invalidUUID(ErrorDomain.NETWORK);
+    const canon = uuidArg(uuid, ErrorDomain.NETWORK);
     return new Network(this, await this.drv('virNetworkLookupByUUID').networkLookupByUUID(canon));
   }
 
@@ -373,32 +368,31 @@ export class Connection {
   }
 }
 
-/** virDomainPtr: a handle on one domain of a connection. */
-export class Domain {
+/**
+ * What the handles share: their connection, the ref its driver knows them by, the name and UUID,
+ * and the driver access that refuses changes on a read-only connection in the handle's error
+ * domain.
+ */
+export abstract class ObjectHandle<R extends { name: string; uuid: string }> {
   readonly conn: Connection;
-  #ref: DomainRef;
+  protected current: R;
 
-  constructor(conn: Connection, ref: DomainRef) {
+  constructor(conn: Connection, ref: R, private readonly errorDomain: number) {
     this.conn = conn;
-    this.#ref = { ...ref };
+    this.current = { ...ref };
   }
 
-  /** What identifies this domain to the driver (name, uuid, last seen id). */
-  get ref(): DomainRef {
-    return { ...this.#ref };
+  /** What identifies this object to the driver. */
+  get ref(): R {
+    return { ...this.current };
   }
 
   get name(): string {
-    return this.#ref.name;
+    return this.current.name;
   }
 
   get uuid(): string {
-    return this.#ref.uuid;
-  }
-
-  /** Last id seen: positive while running, -1 when not. */
-  get id(): number {
-    return this.#ref.id;
+    return this.current.uuid;
   }
 
   getConnect(): Connection {
@@ -406,301 +400,254 @@ export class Domain {
   }
 
   getName(): string {
-    return this.#ref.name;
+    return this.current.name;
   }
 
   getUUIDString(): string {
-    return this.#ref.uuid;
+    return this.current.uuid;
+  }
+
+  /** The driver, for a call that changes something (refused read-only and after close). */
+  protected writer(fn: string): Driver {
+    this.conn.checkWritable(fn, this.errorDomain);
+    return this.conn.drv(fn);
+  }
+
+  /** The driver, for a query (refused after close). */
+  protected reader(fn: string): Driver {
+    return this.conn.drv(fn);
+  }
+}
+
+/** virDomainPtr: a handle on one domain of a connection. */
+export class Domain extends ObjectHandle<DomainRef> {
+  constructor(conn: Connection, ref: DomainRef) {
+    super(conn, ref, ErrorDomain.DOMAIN);
+  }
+
+  /** Last id seen: positive while running, -1 when not. */
+  get id(): number {
+    return this.current.id;
   }
 
   getUUID(): Uint8Array {
-    return Uint8Array.from(Buffer.from(this.#ref.uuid.replace(/-/g, ''), 'hex'));
+    return Uint8Array.from(Buffer.from(this.current.uuid.replace(/-/g, ''), 'hex'));
   }
 
   /** virDomainGetID: the id last seen, -1 (libvirt: (unsigned)-1) when inactive. */
   getID(): number {
-    return this.#ref.id;
-  }
-
-  #w(fn: string): Driver {
-    this.conn.checkWritable(fn, ErrorDomain.DOMAIN);
-    return this.conn.drv(fn);
-  }
-
-  #r(fn: string): Driver {
-    return this.conn.drv(fn);
+    return this.current.id;
   }
 
   // ---- lifecycle ----
 
   async create(): Promise<void> {
-    this.#ref = await this.#w('virDomainCreate').domainCreate(this.#ref, 0);
+    this.current = await this.writer('virDomainCreate').domainCreate(this.current, 0);
   }
 
   async createWithFlags(flags = 0): Promise<void> {
-    this.#ref = await this.#w('virDomainCreateWithFlags').domainCreate(this.#ref, flags);
+    this.current = await this.writer('virDomainCreateWithFlags').domainCreate(this.current, flags);
   }
 
   async destroy(): Promise<void> {
-    await this.#w('virDomainDestroy').domainDestroy(this.#ref, 0);
-    this.#ref = { ...this.#ref, id: -1 };
+    await this.writer('virDomainDestroy').domainDestroy(this.current, 0);
+    this.current = { ...this.current, id: -1 };
   }
 
   async destroyFlags(flags = 0): Promise<void> {
-    await this.#w('virDomainDestroyFlags').domainDestroy(this.#ref, flags);
-    this.#ref = { ...this.#ref, id: -1 };
+    await this.writer('virDomainDestroyFlags').domainDestroy(this.current, flags);
+    this.current = { ...this.current, id: -1 };
   }
 
   async shutdown(): Promise<void> {
-    return this.#w('virDomainShutdown').domainShutdown(this.#ref, 0);
+    return this.writer('virDomainShutdown').domainShutdown(this.current, 0);
   }
 
   async shutdownFlags(flags = 0): Promise<void> {
-    return this.#w('virDomainShutdownFlags').domainShutdown(this.#ref, flags);
+    return this.writer('virDomainShutdownFlags').domainShutdown(this.current, flags);
   }
 
   async reboot(flags = 0): Promise<void> {
-    return this.#w('virDomainReboot').domainReboot(this.#ref, flags);
+    return this.writer('virDomainReboot').domainReboot(this.current, flags);
   }
 
   async reset(flags = 0): Promise<void> {
-    return this.#w('virDomainReset').domainReset(this.#ref, flags);
+    return this.writer('virDomainReset').domainReset(this.current, flags);
   }
 
   async suspend(): Promise<void> {
-    return this.#w('virDomainSuspend').domainSuspend(this.#ref);
+    return this.writer('virDomainSuspend').domainSuspend(this.current);
   }
 
   async resume(): Promise<void> {
-    return this.#w('virDomainResume').domainResume(this.#ref);
+    return this.writer('virDomainResume').domainResume(this.current);
   }
 
   async undefine(): Promise<void> {
-    return this.#w('virDomainUndefine').domainUndefine(this.#ref, 0);
+    return this.writer('virDomainUndefine').domainUndefine(this.current, 0);
   }
 
   async undefineFlags(flags = 0): Promise<void> {
-    return this.#w('virDomainUndefineFlags').domainUndefine(this.#ref, flags);
+    return this.writer('virDomainUndefineFlags').domainUndefine(this.current, flags);
   }
 
   // ---- queries ----
 
   async getXMLDesc(flags = 0): Promise<string> {
-    const drv = this.#r('virDomainGetXMLDesc');
+    const drv = this.reader('virDomainGetXMLDesc');
     if (flags & DomainXMLFlags.SECURE && this.conn.readonly) {
       throw virtError(ErrorNumber.OPERATION_DENIED, ErrorDomain.DOMAIN, 'virDomainGetXMLDesc with secure flag');
     }
-    return drv.domainGetXMLDesc(this.#ref, flags);
+    return drv.domainGetXMLDesc(this.current, flags);
   }
 
   async getInfo(): Promise<DomainInfo> {
-    return this.#r('virDomainGetInfo').domainGetInfo(this.#ref);
+    return this.reader('virDomainGetInfo').domainGetInfo(this.current);
   }
 
   async getState(flags = 0): Promise<{ state: number; reason: number }> {
-    return this.#r('virDomainGetState').domainGetState(this.#ref, flags);
+    return this.reader('virDomainGetState').domainGetState(this.current, flags);
   }
 
   async getOSType(): Promise<string> {
-    return this.#r('virDomainGetOSType').domainGetOSType(this.#ref);
+    return this.reader('virDomainGetOSType').domainGetOSType(this.current);
   }
 
   async getMaxMemory(): Promise<number> {
-    return this.#r('virDomainGetMaxMemory').domainGetMaxMemory(this.#ref);
+    return this.reader('virDomainGetMaxMemory').domainGetMaxMemory(this.current);
   }
 
   async getVcpusFlags(flags = 0): Promise<number> {
-    return this.#r('virDomainGetVcpusFlags').domainGetVcpusFlags(this.#ref, flags);
+    return this.reader('virDomainGetVcpusFlags').domainGetVcpusFlags(this.current, flags);
   }
 
   async getAutostart(): Promise<boolean> {
-    return this.#r('virDomainGetAutostart').domainGetAutostart(this.#ref);
+    return this.reader('virDomainGetAutostart').domainGetAutostart(this.current);
   }
 
   async setAutostart(autostart: boolean): Promise<void> {
-    return this.#w('virDomainSetAutostart').domainSetAutostart(this.#ref, autostart);
+    return this.writer('virDomainSetAutostart').domainSetAutostart(this.current, autostart);
   }
 
   async isActive(): Promise<boolean> {
-    return this.#r('virDomainIsActive').domainIsActive(this.#ref);
+    return this.reader('virDomainIsActive').domainIsActive(this.current);
   }
 
   async isPersistent(): Promise<boolean> {
-    return this.#r('virDomainIsPersistent').domainIsPersistent(this.#ref);
+    return this.reader('virDomainIsPersistent').domainIsPersistent(this.current);
   }
 
   async isUpdated(): Promise<boolean> {
-    return this.#r('virDomainIsUpdated').domainIsUpdated(this.#ref);
+    return this.reader('virDomainIsUpdated').domainIsUpdated(this.current);
   }
 
   async hasManagedSaveImage(flags = 0): Promise<boolean> {
-    return this.#r('virDomainHasManagedSaveImage').domainHasManagedSaveImage(this.#ref, flags);
+    return this.reader('virDomainHasManagedSaveImage').domainHasManagedSaveImage(this.current, flags);
   }
 
   async snapshotNum(flags = 0): Promise<number> {
-    return this.#r('virDomainSnapshotNum').domainSnapshotNum(this.#ref, flags);
+    return this.reader('virDomainSnapshotNum').domainSnapshotNum(this.current, flags);
   }
 
   async getSecurityLabel(): Promise<SecurityLabel> {
-    return this.#r('virDomainGetSecurityLabel').domainGetSecurityLabel(this.#ref);
+    return this.reader('virDomainGetSecurityLabel').domainGetSecurityLabel(this.current);
   }
 
   async getMessages(flags = 0): Promise<string[]> {
-    return this.#r('virDomainGetMessages').domainGetMessages(this.#ref, flags);
+    return this.reader('virDomainGetMessages').domainGetMessages(this.current, flags);
   }
 
   async interfaceAddresses(source: number, flags = 0): Promise<DomainInterfaceAddresses[]> {
     // Asking the guest agent is a privileged operation in libvirt; leases and ARP are not.
-    const drv = source === 1 ? this.#w('virDomainInterfaceAddresses') : this.#r('virDomainInterfaceAddresses');
-    return drv.domainInterfaceAddresses(this.#ref, source, flags);
+    const drv = source === 1 ? this.writer('virDomainInterfaceAddresses') : this.reader('virDomainInterfaceAddresses');
+    return drv.domainInterfaceAddresses(this.current, source, flags);
   }
 
   // ---- devices ----
 
   async attachDevice(xml: string): Promise<void> {
-    return this.#w('virDomainAttachDevice').domainAttachDeviceFlags(this.#ref, xml, 0);
+    return this.writer('virDomainAttachDevice').domainAttachDeviceFlags(this.current, xml, 0);
   }
 
   async attachDeviceFlags(xml: string, flags = 0): Promise<void> {
-    return this.#w('virDomainAttachDeviceFlags').domainAttachDeviceFlags(this.#ref, xml, flags);
+    return this.writer('virDomainAttachDeviceFlags').domainAttachDeviceFlags(this.current, xml, flags);
   }
 
   async detachDevice(xml: string): Promise<void> {
-    return this.#w('virDomainDetachDevice').domainDetachDeviceFlags(this.#ref, xml, 0);
+    return this.writer('virDomainDetachDevice').domainDetachDeviceFlags(this.current, xml, 0);
   }
 
   async detachDeviceFlags(xml: string, flags = 0): Promise<void> {
-    return this.#w('virDomainDetachDeviceFlags').domainDetachDeviceFlags(this.#ref, xml, flags);
+    return this.writer('virDomainDetachDeviceFlags').domainDetachDeviceFlags(this.current, xml, flags);
   }
 
   async updateDeviceFlags(xml: string, flags = 0): Promise<void> {
-    return this.#w('virDomainUpdateDeviceFlags').domainUpdateDeviceFlags(this.#ref, xml, flags);
+    return this.writer('virDomainUpdateDeviceFlags').domainUpdateDeviceFlags(this.current, xml, flags);
   }
 
   async setInterfaceParameters(device: string, params: TypedParam[], flags = 0): Promise<void> {
-    return this.#w('virDomainSetInterfaceParameters').domainSetInterfaceParameters(this.#ref, device, params, flags);
+    return this.writer('virDomainSetInterfaceParameters').domainSetInterfaceParameters(this.current, device, params, flags);
   }
 
   async getInterfaceParameters(device: string, flags = 0): Promise<TypedParam[]> {
-    return this.#r('virDomainGetInterfaceParameters').domainGetInterfaceParameters(this.#ref, device, flags);
+    return this.reader('virDomainGetInterfaceParameters').domainGetInterfaceParameters(this.current, device, flags);
   }
 
   async openConsole(devName: string | null = null, flags = 0): Promise<Duplex> {
-    return this.#w('virDomainOpenConsole').domainOpenConsole(this.#ref, devName, flags);
+    return this.writer('virDomainOpenConsole').domainOpenConsole(this.current, devName, flags);
   }
 }
 
 /** virNetworkPtr */
-export class Network {
-  readonly conn: Connection;
-  readonly #ref: NetworkRef;
-
+export class Network extends ObjectHandle<NetworkRef> {
   constructor(conn: Connection, ref: NetworkRef) {
-    this.conn = conn;
-    this.#ref = { ...ref };
-  }
-
-  get ref(): NetworkRef {
-    return { ...this.#ref };
-  }
-
-  get name(): string {
-    return this.#ref.name;
-  }
-
-  get uuid(): string {
-    return this.#ref.uuid;
-  }
-
-  getConnect(): Connection {
-    return this.conn;
-  }
-
-  getName(): string {
-    return this.#ref.name;
-  }
-
-  getUUIDString(): string {
-    return this.#ref.uuid;
-  }
-
-  #w(fn: string): Driver {
-    this.conn.checkWritable(fn, ErrorDomain.NETWORK);
-    return this.conn.drv(fn);
-  }
-
-  #r(fn: string): Driver {
-    return this.conn.drv(fn);
+    super(conn, ref, ErrorDomain.NETWORK);
   }
 
   async create(): Promise<void> {
-    return this.#w('virNetworkCreate').networkCreate(this.#ref);
+    return this.writer('virNetworkCreate').networkCreate(this.current);
   }
 
   async destroy(): Promise<void> {
-    return this.#w('virNetworkDestroy').networkDestroy(this.#ref);
+    return this.writer('virNetworkDestroy').networkDestroy(this.current);
   }
 
   async undefine(): Promise<void> {
-    return this.#w('virNetworkUndefine').networkUndefine(this.#ref);
+    return this.writer('virNetworkUndefine').networkUndefine(this.current);
   }
 
   async getXMLDesc(flags = 0): Promise<string> {
-    return this.#r('virNetworkGetXMLDesc').networkGetXMLDesc(this.#ref, flags);
+    return this.reader('virNetworkGetXMLDesc').networkGetXMLDesc(this.current, flags);
   }
 
   async getBridgeName(): Promise<string> {
-    return this.#r('virNetworkGetBridgeName').networkGetBridgeName(this.#ref);
+    return this.reader('virNetworkGetBridgeName').networkGetBridgeName(this.current);
   }
 
   async getAutostart(): Promise<boolean> {
-    return this.#r('virNetworkGetAutostart').networkGetAutostart(this.#ref);
+    return this.reader('virNetworkGetAutostart').networkGetAutostart(this.current);
   }
 
   async setAutostart(autostart: boolean): Promise<void> {
-    return this.#w('virNetworkSetAutostart').networkSetAutostart(this.#ref, autostart);
+    return this.writer('virNetworkSetAutostart').networkSetAutostart(this.current, autostart);
   }
 
   async isActive(): Promise<boolean> {
-    return this.#r('virNetworkIsActive').networkIsActive(this.#ref);
+    return this.reader('virNetworkIsActive').networkIsActive(this.current);
   }
 
   async isPersistent(): Promise<boolean> {
-    return this.#r('virNetworkIsPersistent').networkIsPersistent(this.#ref);
+    return this.reader('virNetworkIsPersistent').networkIsPersistent(this.current);
   }
 
   async getDHCPLeases(mac: string | null = null, flags = 0): Promise<NetworkDHCPLease[]> {
-    return this.#r('virNetworkGetDHCPLeases').networkGetDHCPLeases(this.#ref, mac, flags);
+    return this.reader('virNetworkGetDHCPLeases').networkGetDHCPLeases(this.current, mac, flags);
   }
 }
 
 /** virStoragePoolPtr (listing only for now). */
-export class StoragePool {
-  readonly conn: Connection;
-  readonly #ref: StoragePoolRef;
-
+export class StoragePool extends ObjectHandle<StoragePoolRef> {
   constructor(conn: Connection, ref: StoragePoolRef) {
-    this.conn = conn;
-    this.#ref = { ...ref };
-  }
-
-  get ref(): StoragePoolRef {
-    return { ...this.#ref };
-  }
-
-  get name(): string {
-    return this.#ref.name;
-  }
-
-  get uuid(): string {
-    return this.#ref.uuid;
-  }
-
-  getName(): string {
-    return this.#ref.name;
-  }
-
-  getUUIDString(): string {
-    return this.#ref.uuid;
+    super(conn, ref, ErrorDomain.STORAGE);
   }
 }

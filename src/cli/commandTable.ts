@@ -102,7 +102,7 @@ export const commandGroups: CommandGroup[] = [
   },
 ];
 
-export function findCommand(name: string): CommandEntry | undefined {
+function findCommand(name: string): CommandEntry | undefined {
   for (const g of commandGroups) for (const e of g.commands) if (e.name === name) return e;
   return undefined;
 }

@@ -17,8 +17,16 @@ import { ErrorDomain, ErrorNumber, fromSystemError, virtError } from '../errors/
 import type { AccessRequest } from '../remote/serverSession.js';
 import { RemoteServer } from '../remote/remoteServer.js';
 import type { ClientIdentity } from '../rpc/serverConnection.js';
-import { pkiFiles } from '../rpc/transport.js';
-import { builtinDaemonConfig, configChanges, loadDaemonConfig, type ConfigChanges, type DaemonConfig, type LoadedConfig } from './daemonConfig.js';
+import { pkiFiles, type PkiFiles } from '../rpc/transport.js';
+import {
+  builtinDaemonConfig,
+  configChanges,
+  loadDaemonConfig,
+  reloadedConfig,
+  type ConfigChanges,
+  type DaemonConfig,
+  type LoadedConfig,
+} from './daemonConfig.js';
 import { LocalDrivers } from './localDrivers.js';
 import { DaemonLog, LogLevel, type LogSettings } from './logging.js';
 import { PidFile } from './pidFile.js';
@@ -252,7 +260,7 @@ export class Tsvirtd {
     }
   }
 
-  private tlsFiles(c: DaemonConfig): { cacert: string; cert: string; key: string } {
+  private tlsFiles(c: DaemonConfig): PkiFiles {
     if (c.caFile || c.certFile || c.keyFile) {
       if (!c.caFile) throw virtError(ErrorNumber.CONFIG_UNSUPPORTED, ErrorDomain.CONF, 'No CA certificate path set to match server key/cert');
       if (!c.certFile) throw virtError(ErrorNumber.CONFIG_UNSUPPORTED, ErrorDomain.CONF, 'No server certificate path set to match server key');
@@ -291,19 +299,7 @@ export class Tsvirtd {
       keepaliveInterval: c.keepaliveInterval,
       keepaliveCount: c.keepaliveCount,
     });
-    // Keys that need a restart keep their running values.
-    const kept: LoadedConfig = { ...next, config: { ...this.config.config } };
-    for (const k of changes.applied) {
-      const field = ({ log_level: 'logLevel', log_filters: 'logFilters', log_outputs: 'logOutputs', max_clients: 'maxClients', max_client_requests: 'maxClientRequests', keepalive_interval: 'keepaliveInterval', keepalive_count: 'keepaliveCount' } as Record<string, keyof DaemonConfig>)[k];
-      if (field) (kept.config as unknown as Record<string, unknown>)[field] = c[field];
-    }
-    kept.keys = new Map(this.config.keys);
-    for (const k of changes.applied) {
-      const e = next.keys.get(k);
-      if (e) kept.keys.set(k, e);
-      else kept.keys.delete(k);
-    }
-    this.config = kept;
+    this.config = reloadedConfig(this.config, next, changes);
     for (const w of next.warnings) this.log.category('daemon.config').warn(w);
     dlog.info(`configuration reloaded from ${file ?? 'built-in defaults'}${changes.applied.length ? `; applied: ${changes.applied.join(', ')}` : ''}`);
     if (changes.needRestart.length) dlog.warn(`changed keys that need a restart of tsvirtd: ${changes.needRestart.join(', ')}`);

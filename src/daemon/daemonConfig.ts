@@ -16,7 +16,7 @@ export interface DaemonConfig {
   listenTls: boolean;
   tcpPort: number;
   tlsPort: number;
-  /** null: loopback for TCP without authentication, every address for TLS (see tcpHost()). */
+  /** null: loopback for TCP (tsvirtd has no TCP authentication), every address for TLS. */
   listenAddr: string | null;
   unixSockGroup: string | null;
   unixSockRoPerms: number;
@@ -153,7 +153,7 @@ export function defaultDaemonConfig(): DaemonConfig {
     authUnixRw: 'none',
     authUnixRo: 'none',
     // libvirt built without SASL defaults TCP to no authentication; tsvirtd has no SASL, and
-    // keeps TCP on loopback unless listen_addr says otherwise (tcpHost()).
+    // keeps TCP on loopback unless listen_addr says otherwise (Tsvirtd's listenNetwork).
     authTcp: 'none',
     authTls: 'none',
     accessDrivers: [],
@@ -270,7 +270,7 @@ function rangeError(f: ConfFile, key: string, what: string): VirtError {
 }
 
 /** Reads parsed config entries into a DaemonConfig. Throws on the first bad value. */
-export function daemonConfigFromConf(f: ConfFile): LoadedConfig {
+function daemonConfigFromConf(f: ConfFile): LoadedConfig {
   const c = defaultDaemonConfig();
   const warnings: string[] = [];
   const keys = new Map<string, ConfEntry>();
@@ -410,6 +410,24 @@ export function configChanges(before: LoadedConfig, after: LoadedConfig): Config
     (def.reloadable ? applied : needRestart).push(name);
   }
   return { applied, needRestart };
+}
+
+/**
+ * The configuration SIGHUP leaves running: `running` with the keys of `changes.applied` taken
+ * from `next` (their values and their file entries); every other key keeps its running value
+ * until a restart.
+ */
+export function reloadedConfig(running: LoadedConfig, next: LoadedConfig, changes: ConfigChanges): LoadedConfig {
+  const config = { ...running.config };
+  const keys = new Map(running.keys);
+  for (const k of changes.applied) {
+    const field = KEYS[k]?.field;
+    if (field) (config as unknown as Record<string, unknown>)[field] = next.config[field];
+    const e = next.keys.get(k);
+    if (e) keys.set(k, e);
+    else keys.delete(k);
+  }
+  return { ...next, config, keys };
 }
 
 /** Every key tsvirtd knows (libvirtd's), with its type. */

@@ -11,7 +11,7 @@ import { closeSync, readFileSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Tsvirtd, daemonPaths, type TsvirtdOptions } from './daemon.js';
+import { Tsvirtd, type TsvirtdOptions } from './daemon.js';
 
 const READY_FD_ENV = 'TSVIRTD_READY_FD';
 
@@ -214,4 +214,3 @@ export function runFromProcess(): void {
   );
 }
 
-export { daemonPaths };

@@ -58,7 +58,7 @@ export function cstringToChars(s: string): Buffer {
 }
 
 /** A fixed char[n] (NODE_GET_INFO's model): s, NUL-padded to n; too long is cut to n-1. */
-export function cstringToFixedChars(s: string, n: number): Buffer {
+function cstringToFixedChars(s: string, n: number): Buffer {
   const out = Buffer.alloc(n);
   Buffer.from(s, 'utf8').copy(out, 0, 0, n - 1);
   return out;

@@ -16,7 +16,7 @@ const bool = (b: boolean): number => (b ? 1 : 0);
 
 function checkMax(n: number, max: number, what: string): void {
   // libvirtd: "maxnames > REMOTE_DOMAIN_LIST_MAX"
-  if (n > max) throw virtError(ErrorNumber.RPC, ErrorDomain.RPC, `${what}`);
+  if (n > max) throw virtError(ErrorNumber.RPC, ErrorDomain.RPC, what, { value: String(n) });
 }
 
 export const handlers: Handlers = {

@@ -23,6 +23,7 @@ import type {
   TypedParam,
 } from '../drivers/driver.js';
 import { formatConnectURI, parseConnectURI, type ConnectURI } from '../drivers/connectUri.js';
+import { DrvFeature } from '../drivers/constants.js';
 import { CloseReason, RpcClient } from '../rpc/client.js';
 import type { Logger } from '../rpc/logger.js';
 import { silentLogger } from '../rpc/logger.js';
@@ -37,13 +38,8 @@ import { remoteTarget, type RemoteTarget } from './remoteTarget.js';
 
 const Proc = P.Procedure;
 
-/** DrvFeature numbers the client itself asks about. */
-export const DrvFeature = {
-  FD_PASSING: 8,
-  PROGRAM_KEEPALIVE: 10,
-  REMOTE_EVENT_CALLBACK: 14,
-  REMOTE_CLOSE_CALLBACK: 15,
-} as const;
+/** The driver features (the client asks about PROGRAM_KEEPALIVE and the REMOTE_* ones). */
+export { DrvFeature };
 
 export interface ReconnectOptions {
   /** Tries before giving up (default 10). */
@@ -226,14 +222,19 @@ export class RemoteDriver implements Driver {
    * (for what the Driver interface does not cover).
    */
   async call<N extends keyof P.ProcedureTypes>(proc: N, args: Args<N>): Promise<Ret<N>> {
+    const { client } = await this.prepare(proc, args);
+    return this.rawCall(client, proc, args);
+  }
+
+  /** The procedure's table entry and the live client, after the read-only refusal libvirt's client makes. */
+  private async prepare(proc: number, args: unknown): Promise<{ info: P.ProcedureInfo; client: RpcClient }> {
     const info = P.procedures[proc];
-    if (!info || info.message) throw virtError(ErrorNumber.RPC, ErrorDomain.RPC, `unknown procedure: ${proc}`);
+    if (!info || info.message) throw virtError(ErrorNumber.RPC, ErrorDomain.RPC, `unknown procedure: ${proc}`, { value: String(proc) });
     if (this.readonly) {
       const refusal = readonlyRefusal(info, args);
       if (refusal) throw refusal;
     }
-    const client = await this.liveClient();
-    return this.rawCall(client, proc, args);
+    return { info, client: await this.liveClient() };
   }
 
   private onClientClose(client: RpcClient, reason: CloseReason, err: VirtError | null): void {
@@ -563,10 +564,9 @@ export class RemoteDriver implements Driver {
     return r.params.map(typedParamFromWire);
   }
   async domainOpenConsole(dom: DomainRef, devName: string | null, flags: number): Promise<Duplex> {
-    const info = P.procedures[Proc.DOMAIN_OPEN_CONSOLE]!;
-    if (this.readonly) throw virtError(ErrorNumber.OPERATION_DENIED, info.apiDomain, `read only access prevents ${info.api}`);
-    const client = await this.liveClient();
-    return client.openStream(P.REMOTE_PROGRAM, P.REMOTE_PROTOCOL_VERSION, Proc.DOMAIN_OPEN_CONSOLE, info.args, { dom, dev_name: devName, flags }, { name: info.name });
+    const args: Args<typeof Proc.DOMAIN_OPEN_CONSOLE> = { dom, dev_name: devName, flags };
+    const { info, client } = await this.prepare(Proc.DOMAIN_OPEN_CONSOLE, args);
+    return client.openStream(P.REMOTE_PROGRAM, P.REMOTE_PROTOCOL_VERSION, Proc.DOMAIN_OPEN_CONSOLE, info.args, args, { name: info.name });
   }
 
   // ---------------------------------------------------------------- networks

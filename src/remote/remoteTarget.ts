@@ -25,7 +25,7 @@ export interface RemoteTarget {
 }
 
 /** Query parameters libvirt's client keeps for itself (not passed in CONNECT_OPEN's name). */
-export const CLIENT_PARAMS = new Set([
+const CLIENT_PARAMS = new Set([
   'name',
   'command',
   'socket',
@@ -45,8 +45,8 @@ export const CLIENT_PARAMS = new Set([
   'authfile',
 ]);
 
-export const DEFAULT_TCP_PORT = 16509;
-export const DEFAULT_TLS_PORT = 16514;
+const DEFAULT_TCP_PORT = 16509;
+const DEFAULT_TLS_PORT = 16514;
 
 function transportOf(u: ConnectURI): RemoteTransport {
   if (u.transport === null) return u.host ? 'tls' : 'unix';

@@ -5,7 +5,9 @@
 // and relays the events the client registered for through the connection's bounded queue.
 import type { Duplex } from 'node:stream';
 import { ErrorDomain, ErrorNumber, VirtError, virtError } from '../errors/index.js';
+import { DrvFeature } from '../drivers/constants.js';
 import type { CloseCallback, DomainEvent, Driver, NetworkEvent } from '../drivers/driver.js';
+import { EventBroker } from '../drivers/events.js';
 import type { Logger } from '../rpc/logger.js';
 import { silentLogger } from '../rpc/logger.js';
 import type { MessageHeader } from '../rpc/message.js';
@@ -25,8 +27,7 @@ import {
 import * as P from './protocol.js';
 
 const Proc = P.Procedure;
-const LAST_DOMAIN_EVENT = 26;
-const LAST_NETWORK_EVENT = 0;
+const { LAST_DOMAIN_EVENT, LAST_NETWORK_EVENT } = EventBroker;
 
 /** What the daemon hands the server core. */
 export interface RemoteProgramOptions {
@@ -173,7 +174,7 @@ export class RemoteSession implements ServerProgram {
       case Proc.CONNECT_CLOSE:
         return { codec: info.ret, value: undefined, close: true };
       case Proc.CONNECT_SUPPORTS_FEATURE:
-        if ((args as P.ConnectSupportsFeatureArgs).feature === 10) {
+        if ((args as P.ConnectSupportsFeatureArgs).feature === DrvFeature.PROGRAM_KEEPALIVE) {
           conn.startKeepAlive();
           return reply({ supported: 1 });
         }
@@ -199,13 +200,13 @@ export class RemoteSession implements ServerProgram {
         await this.deregisterDomainEvent(driver, (args as P.ConnectDomainEventCallbackDeregisterAnyArgs).callbackID);
         return reply();
       case Proc.CONNECT_DOMAIN_EVENT_REGISTER:
-        await this.registerLegacy(driver, 0);
+        await this.registerDomainEvent(driver, 0, null, true);
         return reply({ cb_registered: 1 });
       case Proc.CONNECT_DOMAIN_EVENT_DEREGISTER:
         await this.deregisterLegacy(driver, 0);
         return reply({ cb_registered: 0 });
       case Proc.CONNECT_DOMAIN_EVENT_REGISTER_ANY:
-        await this.registerLegacy(driver, (args as P.ConnectDomainEventRegisterAnyArgs).eventID);
+        await this.registerDomainEvent(driver, (args as P.ConnectDomainEventRegisterAnyArgs).eventID, null, true);
         return reply();
       case Proc.CONNECT_DOMAIN_EVENT_DEREGISTER_ANY:
         await this.deregisterLegacy(driver, (args as P.ConnectDomainEventDeregisterAnyArgs).eventID);
@@ -283,10 +284,10 @@ export class RemoteSession implements ServerProgram {
 
   private async supportsFeature(driver: Driver, feature: number): Promise<number> {
     switch (feature) {
-      case 14: // REMOTE_EVENT_CALLBACK
-      case 15: // REMOTE_CLOSE_CALLBACK
+      case DrvFeature.REMOTE_EVENT_CALLBACK:
+      case DrvFeature.REMOTE_CLOSE_CALLBACK:
         return 1;
-      case 8: // FD_PASSING: needs SCM_RIGHTS on the socket, which tsvirtd does not do
+      case DrvFeature.FD_PASSING: // needs SCM_RIGHTS on the socket, which tsvirtd does not do
         return 0;
       default:
         return (await driver.supportsFeature(feature)) ? 1 : 0;
@@ -311,13 +312,13 @@ export class RemoteSession implements ServerProgram {
 
   private async registerDomainEvent(driver: Driver, eventId: number, dom: P.NonnullDomain | null, legacy: boolean): Promise<number> {
     if (!Number.isInteger(eventId) || eventId < 0 || eventId > LAST_DOMAIN_EVENT) {
-      throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.RPC, `unsupported event ID ${eventId}`);
+      throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.RPC, `unsupported event ID ${eventId}`, { value: String(eventId) });
     }
     // libvirt tracks one callback per (event, domain filter) and connection.
     const key = dom ? dom.uuid : null;
     for (const cb of this.domainCallbacks.values()) {
       if (cb.eventId === eventId && cb.dom === key && cb.legacy === legacy) {
-        throw virtError(ErrorNumber.INVALID_ARG, ErrorDomain.NONE, 'event callback already tracked');
+        throw virtError(ErrorNumber.INVALID_ARG, ErrorDomain.NONE, 'event callback already tracked', { value: String(eventId) });
       }
     }
     const callbackID = this.nextCallbackId();
@@ -328,7 +329,9 @@ export class RemoteSession implements ServerProgram {
 
   private async deregisterDomainEvent(driver: Driver, callbackID: number): Promise<void> {
     const cb = this.domainCallbacks.get(callbackID);
-    if (!cb || cb.legacy) throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.RPC, `domain event callback ${callbackID} not registered`);
+    if (!cb || cb.legacy) {
+      throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.RPC, `domain event callback ${callbackID} not registered`, { value: String(callbackID) });
+    }
     this.domainCallbacks.delete(callbackID);
     await driver.domainEventDeregisterAny(cb.driverId);
   }
@@ -338,16 +341,9 @@ export class RemoteSession implements ServerProgram {
     return undefined;
   }
 
-  private async registerLegacy(driver: Driver, eventId: number): Promise<void> {
-    if (!Number.isInteger(eventId) || eventId < 0 || eventId > LAST_DOMAIN_EVENT) {
-      throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.RPC, `unsupported event ID ${eventId}`);
-    }
-    await this.registerDomainEvent(driver, eventId, null, true);
-  }
-
   private async deregisterLegacy(driver: Driver, eventId: number): Promise<void> {
     const id = this.legacyFor(eventId);
-    if (id === undefined) throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.RPC, `domain event ${eventId} not registered`);
+    if (id === undefined) throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.RPC, `domain event ${eventId} not registered`, { value: String(eventId) });
     const cb = this.domainCallbacks.get(id)!;
     this.domainCallbacks.delete(id);
     await driver.domainEventDeregisterAny(cb.driverId);
@@ -355,7 +351,7 @@ export class RemoteSession implements ServerProgram {
 
   private async registerNetworkEvent(driver: Driver, eventId: number, net: P.NonnullNetwork | null): Promise<number> {
     if (!Number.isInteger(eventId) || eventId < 0 || eventId > LAST_NETWORK_EVENT) {
-      throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.RPC, `unsupported network event ID ${eventId}`);
+      throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.RPC, `unsupported network event ID ${eventId}`, { value: String(eventId) });
     }
     const callbackID = this.nextCallbackId();
     const driverId = await driver.networkEventRegisterAny(net, eventId, (ev: NetworkEvent) => {
@@ -367,7 +363,9 @@ export class RemoteSession implements ServerProgram {
 
   private async deregisterNetworkEvent(driver: Driver, callbackID: number): Promise<void> {
     const driverId = this.networkCallbacks.get(callbackID);
-    if (driverId === undefined) throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.RPC, `network event callback ${callbackID} not registered`);
+    if (driverId === undefined) {
+      throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.RPC, `network event callback ${callbackID} not registered`, { value: String(callbackID) });
+    }
     this.networkCallbacks.delete(callbackID);
     await driver.networkEventDeregisterAny(driverId);
   }

@@ -6,14 +6,13 @@ import type { Codec } from './xdr.js';
 /** VIR_NET_MESSAGE_MAX: header + payload. */
 export const MESSAGE_MAX = 33554432;
 export const MESSAGE_HEADER_MAX = 24;
-export const MESSAGE_PAYLOAD_MAX = MESSAGE_MAX - MESSAGE_HEADER_MAX;
+const MESSAGE_PAYLOAD_MAX = MESSAGE_MAX - MESSAGE_HEADER_MAX;
 export const MESSAGE_LEN_MAX = 4;
 /** Smallest frame: length word + header. */
 export const MESSAGE_MIN = MESSAGE_LEN_MAX + MESSAGE_HEADER_MAX;
 export const MESSAGE_STRING_MAX = 4194304;
 /** Stream data chunk size libvirt uses (VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX). */
 export const MESSAGE_LEGACY_PAYLOAD_MAX = 262120;
-export const MESSAGE_NUM_FDS_MAX = 32;
 
 /** virNetMessageType */
 export const MessageType = {
@@ -87,7 +86,7 @@ function writeHeader(buf: Buffer, h: MessageHeader): void {
 }
 
 /** Thrown when an outgoing message would exceed VIR_NET_MESSAGE_MAX. */
-export class MessageTooLargeError extends x.XdrError {}
+class MessageTooLargeError extends x.XdrError {}
 
 /**
  * A whole frame (length word, header, XDR body) in one allocation: the body is sized first,

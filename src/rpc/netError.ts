@@ -57,16 +57,6 @@ export const NetMessageError: Codec<NetMessageError> = x.struct<NetMessageError>
   ['net', x.optional(NonnullNetwork)],
 ]);
 
-/** virNetMessageStreamHole: body of STREAM_HOLE packets. */
-export interface NetStreamHole {
-  length: bigint;
-  flags: number;
-}
-export const NetStreamHole: Codec<NetStreamHole> = x.struct<NetStreamHole>([
-  ['length', x.hyper],
-  ['flags', x.uint],
-]);
-
 /** A received error body as the VirtError a caller catches. */
 export function netErrorToVirtError(e: NetMessageError): VirtError {
   return new VirtError({

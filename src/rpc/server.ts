@@ -10,8 +10,7 @@ import { getPeerCredentials } from '../host/syscalls.js';
 import type { Logger } from './logger.js';
 import { stderrLogger } from './logger.js';
 import { ServerConnection, type ClientIdentity } from './serverConnection.js';
-import { readFileSync } from 'node:fs';
-import type { PkiFiles } from './transport.js';
+import { readPem, type PkiFiles } from './transport.js';
 
 export interface ServerOptions {
   /** Sets up the programs of each new connection. */
@@ -172,24 +171,17 @@ export class Server {
    * disconnected.
    */
   async listenTls(host: string | undefined, port: number, opts: TlsListenOptions): Promise<net.AddressInfo> {
-    const read = (p: string, what: string) => {
-      try {
-        return readFileSync(p);
-      } catch (err) {
-        throw fromSystemError(err, ErrorDomain.RPC, `Cannot read ${what} '${p}'`);
-      }
-    };
     const verify = opts.verifyClient ?? true;
     // node:tls is loaded only by a daemon that listens for TLS (it costs start-up time and memory).
     const tls = await import('node:tls');
     const server = tls.createServer(
       {
-        ca: read(opts.files.cacert, 'CA certificate'),
-        cert: read(opts.files.cert, 'server certificate'),
-        key: read(opts.files.key, 'server key'),
+        ca: readPem(opts.files.cacert, 'CA certificate'),
+        cert: readPem(opts.files.cert, 'server certificate'),
+        key: readPem(opts.files.key, 'server key'),
         requestCert: verify,
         rejectUnauthorized: verify,
-        ...(opts.crl ? { crl: read(opts.crl, 'certificate revocation list') } : {}),
+        ...(opts.crl ? { crl: readPem(opts.crl, 'certificate revocation list') } : {}),
       },
       (sock) => {
         sock.setNoDelay(true);

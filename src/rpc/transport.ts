@@ -68,7 +68,8 @@ export function pkiFiles(role: 'client' | 'server', pkipath?: string | null, roo
   return { cacert, cert, key };
 }
 
-function readPem(path: string, what: string): Buffer {
+/** A PEM file's bytes; a read failure names the file and what it was to hold. */
+export function readPem(path: string, what: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {

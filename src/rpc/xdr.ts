@@ -30,9 +30,6 @@ export class XdrError extends Error {
   }
 }
 
-/** The TypeScript type a codec carries. */
-export type Infer<C> = C extends Codec<infer T> ? T : never;
-
 const pad4 = (n: number): number => (4 - (n & 3)) & 3;
 
 function need(s: XdrState, n: number): void {
@@ -456,37 +453,36 @@ function missingField(name: string): never {
 /**
  * struct { ... }: the fields in order, as a plain object with the .x field names. The three
  * functions are compiled once per struct (straight-line code, object literals of one shape),
- * which keeps per-message cost low for lists of thousands of structs.
+ * which keeps per-message cost low for lists of thousands of structs. They are compiled on first
+ * use, and their source text is built only then: the remote program declares some 900 structs,
+ * and a daemon uses a few dozen of them (start-up time and memory).
  */
 export function struct<T>(fields: readonly Field[]): Codec<T> {
-  const codecs = fields.map((f) => f[1]);
   let fixed = 0;
-  for (const c of codecs) {
-    if (c.fixed < 0) {
+  for (const f of fields) {
+    if (f[1].fixed < 0) {
       fixed = -1;
       break;
     }
-    fixed += c.fixed;
+    fixed += f[1].fixed;
   }
-  const prop = (i: number) => `v[${JSON.stringify(fields[i]![0])}]`;
-  const sizeParts: string[] = [];
-  let fixedPart = 0;
-  fields.forEach((f, i) => {
-    if (f[1].fixed >= 0) fixedPart += f[1].fixed;
-    else sizeParts.push(`c[${i}].size(${prop(i)})`);
-  });
-  const encodeBody = fields
-    .map((f, i) => {
-      const check = f[1].fixed === 0 ? '' : `if (${prop(i)} === undefined) missing(${JSON.stringify(f[0])}); `;
-      return `${check}c[${i}].encode(s, ${prop(i)});`;
-    })
-    .join('\n');
-  const decodeBody = `return {${fields.map((f, i) => `${JSON.stringify(f[0])}: c[${i}].decode(s)`).join(', ')}};`;
-  // Compiled on first use: the remote program declares some 900 structs, and a daemon uses a
-  // few dozen of them (start-up time and memory).
-  type Make = (c: Codec<any>[], missing: (n: string) => never, needFn: typeof need, fixed: number) => Codec<T>;
-  const make = (): Codec<T> =>
-    (
+  const compile = (): void => {
+    const prop = (i: number) => `v[${JSON.stringify(fields[i]![0])}]`;
+    const sizeParts: string[] = [];
+    let fixedPart = 0;
+    fields.forEach((f, i) => {
+      if (f[1].fixed >= 0) fixedPart += f[1].fixed;
+      else sizeParts.push(`c[${i}].size(${prop(i)})`);
+    });
+    const encodeBody = fields
+      .map((f, i) => {
+        const check = f[1].fixed === 0 ? '' : `if (${prop(i)} === undefined) missing(${JSON.stringify(f[0])}); `;
+        return `${check}c[${i}].encode(s, ${prop(i)});`;
+      })
+      .join('\n');
+    const decodeBody = `return {${fields.map((f, i) => `${JSON.stringify(f[0])}: c[${i}].decode(s)`).join(', ')}};`;
+    type Make = (c: Codec<any>[], missing: (n: string) => never, needFn: typeof need, fixed: number) => Codec<T>;
+    const compiled = (
       new Function(
         'c',
         'missing',
@@ -499,7 +495,16 @@ export function struct<T>(fields: readonly Field[]): Codec<T> {
           decode(s) { ${fixed > 0 ? 'need(s, fixed);' : ''} ${decodeBody} },
         };`,
       ) as Make
-    )(codecs, missingField, need, fixed);
+    )(
+      fields.map((f) => f[1]),
+      missingField,
+      need,
+      fixed,
+    );
+    codec.size = compiled.size;
+    codec.encode = compiled.encode;
+    codec.decode = compiled.decode;
+  };
   const codec: Codec<T> = {
     fixed,
     size(v) {
@@ -514,12 +519,6 @@ export function struct<T>(fields: readonly Field[]): Codec<T> {
       compile();
       return codec.decode(s);
     },
-  };
-  const compile = (): void => {
-    const c = make();
-    codec.size = c.size;
-    codec.encode = c.encode;
-    codec.decode = c.decode;
   };
   return codec;
 }
@@ -560,16 +559,6 @@ export function union<T>(discriminant: string, arms: ReadonlyMap<number, Arm>, d
       if (a) o[a[0]] = a[1].decode(s);
       return o as T;
     },
-  };
-}
-
-/** Defers to a codec defined later (recursive types). */
-export function lazy<T>(get: () => Codec<T>): Codec<T> {
-  return {
-    fixed: -1,
-    size: (v) => get().size(v),
-    encode: (s, v) => get().encode(s, v),
-    decode: (s) => get().decode(s),
   };
 }
 

@@ -12,7 +12,7 @@ const AGENT_REASON = ['unknown', 'domain started', 'channel event'];
 const DISK_CHANGE = ['changed', 'dropped', 'missing on start', 'dropped', 'dropped'];
 
 /** The line virsh prints for an event. */
-export function formatDomainEvent(ev: DomainEventMessage): string {
+function formatDomainEvent(ev: DomainEventMessage): string {
   const name = DOMAIN_EVENT_NAMES[ev.eventId] ?? String(ev.eventId);
   const dom = ev.dom.getName();
   const head = `event '${name}' for domain '${dom}'`;

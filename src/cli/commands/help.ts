@@ -32,7 +32,7 @@ function optionLabel(o: OptDef): string {
 }
 
 /** virsh's `help COMMAND` page. */
-export function commandHelp(def: CommandDef): string {
+function commandHelp(def: CommandDef): string {
   let s = `  NAME\n    ${def.name} - ${def.help}\n`;
   s += `\n  SYNOPSIS\n    ${def.name}${def.opts.map((o) => ` ${synopsisPart(o)}`).join('')}\n`;
   if (def.desc) s += `\n  DESCRIPTION\n    ${def.desc}\n`;

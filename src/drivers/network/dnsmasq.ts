@@ -271,7 +271,7 @@ export interface DnsmasqOptions {
   runner: CommandRunner;
 }
 
-export function defaultDnsmasqBinary(): string {
+function defaultDnsmasqBinary(): string {
   return existsSync('/usr/sbin/dnsmasq') ? '/usr/sbin/dnsmasq' : 'dnsmasq';
 }
 
@@ -359,7 +359,7 @@ export async function stopDnsmasq(pid: number | null, paths: DnsmasqPaths, grace
 }
 
 /** The files start made, except the lease file (leases outlive a restart of the network). */
-export async function removeDnsmasqFiles(paths: DnsmasqPaths): Promise<void> {
+async function removeDnsmasqFiles(paths: DnsmasqPaths): Promise<void> {
   for (const p of [paths.conf, paths.hostsFile, paths.addnHostsFile, paths.pidFile]) await fs.rm(p, { force: true });
 }
 

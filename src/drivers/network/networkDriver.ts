@@ -3,10 +3,11 @@
 // one of these and delegate every network method to it one to one; flag checks, argument checks
 // and error texts are libvirt's network driver's (error domain NETWORK).
 import { ErrorDomain, ErrorNumber, virtError } from '../../errors/index.js';
-import { ConnectListAllNetworksFlags as LN, NetworkCreateFlags, NetworkDefineFlags, NetworkXMLFlags } from '../constants.js';
+import { NetworkCreateFlags, NetworkDefineFlags, NetworkXMLFlags } from '../constants.js';
 import type { Driver, NetworkDHCPLease, NetworkEventCallback, NetworkRef } from '../driver.js';
 import { EventBroker } from '../events.js';
 import { checkFlags } from '../flags.js';
+import { ALL_NETWORK_LIST_FLAGS, networkMatchesListFlags } from '../listFlags.js';
 import type { NetworkDriverState } from './networkDriverState.js';
 
 const NET = ErrorDomain.NETWORK;
@@ -36,8 +37,6 @@ export type NetworkDriverMethods = Pick<
   | 'networkEventRegisterAny'
   | 'networkEventDeregisterAny'
 >;
-
-const ALL_LIST_FLAGS = Object.values(LN).reduce((a, b) => a | b, 0);
 
 /** virCheckNonNegativeArg of the public API. */
 function checkMax(n: number, fn: string): number {
@@ -69,12 +68,10 @@ export class NetworkDriver implements NetworkDriverMethods {
   }
 
   async listAllNetworks(flags: number): Promise<NetworkRef[]> {
-    checkFlags(flags, ALL_LIST_FLAGS, 'networkConnectListAllNetworks', NET);
-    const pick = (has: boolean, yes: number, no: number): boolean =>
-      !(flags & (yes | no)) || (has ? (flags & yes) !== 0 : (flags & no) !== 0);
+    checkFlags(flags, ALL_NETWORK_LIST_FLAGS, 'networkConnectListAllNetworks', NET);
     return this.state
       .list()
-      .filter((n) => pick(n.active, LN.ACTIVE, LN.INACTIVE) && pick(n.persistent, LN.PERSISTENT, LN.TRANSIENT) && pick(n.autostart, LN.AUTOSTART, LN.NO_AUTOSTART))
+      .filter((n) => networkMatchesListFlags(flags, n))
       .map((n) => n.ref);
   }
 

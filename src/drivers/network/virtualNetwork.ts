@@ -369,7 +369,7 @@ function parsePciText(text: string): PciAddress | undefined {
 }
 
 /** The VFs of PF netdev `pf` (virNetDevGetVirtualFunctions), in index order. */
-export async function listVirtualFunctions(sysfs: SysfsRoot, pf: string): Promise<VirtualFunction[]> {
+async function listVirtualFunctions(sysfs: SysfsRoot, pf: string): Promise<VirtualFunction[]> {
   const pfDir = await netdevPciDir(sysfs, pf);
   if (!pfDir) {
     throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.NETWORK, `Could not get Virtual functions on ${pf}`, { object: pf });

@@ -4,12 +4,13 @@
 // libvirt's session mode does ("Network bandwidth tuning is not available in session mode").
 import type { DomainDef } from '../../conf/domain/index.js';
 import type { InterfaceDef } from '../../conf/domain/interface.js';
-import type { NetDevBandwidth as BandwidthDef, NetDevBandwidthRate } from '../../conf/netdevBandwidth.js';
+import type { NetDevBandwidth as BandwidthDef } from '../../conf/netdevBandwidth.js';
 import { ErrorDomain, ErrorNumber, virtError } from '../../errors/index.js';
 import { normalizeMac } from '../../host/macAddress.js';
 import { DomainModificationImpact, TypedParameterType } from '../constants.js';
 import type { TypedParam } from '../driver.js';
 import { checkFlags } from '../flags.js';
+import { mergeBandwidthParams as mergeBandwidth } from '../interfaceParameters.js';
 import type { QemuDomainObj } from './domainObj.js';
 import type { QemuDriverState } from './driverState.js';
 import { saveStatus } from './runtimeStatus.js';
@@ -172,35 +173,6 @@ export async function setLiveBandwidth(
     if (port.classID) net.actual.classId = port.classID;
     else delete net.actual.classId;
   }
-}
-
-/**
- * libvirt's merge: a direction given with an average (or inbound floor) replaces the old one,
- * a direction given with average 0 is cleared, a direction not given stays.
- */
-function mergeBandwidth(cur: BandwidthDef | undefined, params: TypedParam[]): BandwidthDef | undefined {
-  const get = (f: string): bigint | undefined => {
-    const p = params.find((x) => x.field === f);
-    return p === undefined ? undefined : BigInt(p.value as number);
-  };
-  const given = (dir: Dir): NetDevBandwidthRate => {
-    const r: NetDevBandwidthRate = {};
-    for (const k of ['average', 'peak', 'burst', 'floor'] as const) {
-      const v = get(`${dir}.${k}`);
-      if (v) r[k] = v;
-    }
-    return r;
-  };
-  const inb = given('inbound');
-  const outb = given('outbound');
-  const inSpecified = get('inbound.average') !== undefined || get('inbound.floor') !== undefined;
-  const outSpecified = get('outbound.average') !== undefined;
-  const next: BandwidthDef = { ...(cur ?? {}) };
-  if (inb.average || inb.floor) next.inbound = inb;
-  else if (inSpecified) delete next.inbound;
-  if (outb.average) next.outbound = outb;
-  else if (outSpecified) delete next.outbound;
-  return next.inbound || next.outbound ? next : undefined;
 }
 
 export async function getInterfaceParameters(

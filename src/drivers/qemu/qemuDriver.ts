@@ -9,7 +9,6 @@ import type { Duplex } from 'node:stream';
 import { ErrorDomain, ErrorNumber, VirtError, virtError } from '../../errors/index.js';
 import { formatConnectURI, type ConnectURI } from '../connectUri.js';
 import {
-  ConnectListAllDomainsFlags as LD,
   DomainConsoleFlags,
   DomainCreateFlags,
   DomainDefineFlags,
@@ -49,6 +48,7 @@ import type {
 import { EventBroker } from '../events.js';
 import { NetworkDriver } from '../network/index.js';
 import { checkFlags } from '../flags.js';
+import { ALL_DOMAIN_LIST_FLAGS, domainMatchesListFlags } from '../listFlags.js';
 import type { DomainDef } from '../../conf/domain/index.js';
 import { QemuDomainObj } from './domainObj.js';
 import { acquireDriverState, releaseDriverState, type QemuDriverOptions, type QemuDriverState } from './driverState.js';
@@ -178,30 +178,9 @@ export class QemuDriver implements Driver {
   // ---- domains: listing and lookup ----
 
   async listAllDomains(flags: number): Promise<DomainRef[]> {
-    const all = Object.values(LD).reduce((a, b) => a | b, 0);
-    checkFlags(flags, all, 'qemuConnectListAllDomains', Q);
-    const pick = (has: boolean, yes: number, no: number): boolean =>
-      !(flags & (yes | no)) || (has ? (flags & yes) !== 0 : (flags & no) !== 0);
+    checkFlags(flags, ALL_DOMAIN_LIST_FLAGS, 'qemuConnectListAllDomains', Q);
     const out: DomainRef[] = [];
-    for (const obj of this.state.domains) {
-      if (!pick(obj.active, LD.ACTIVE, LD.INACTIVE)) continue;
-      if (!pick(obj.persistent, LD.PERSISTENT, LD.TRANSIENT)) continue;
-      const states = LD.RUNNING | LD.PAUSED | LD.SHUTOFF | LD.OTHER;
-      if (flags & states) {
-        const s = obj.state;
-        const ok =
-          (flags & LD.RUNNING && s === DomainState.RUNNING) ||
-          (flags & LD.PAUSED && s === DomainState.PAUSED) ||
-          (flags & LD.SHUTOFF && s === DomainState.SHUTOFF) ||
-          (flags & LD.OTHER && s !== DomainState.RUNNING && s !== DomainState.PAUSED && s !== DomainState.SHUTOFF);
-        if (!ok) continue;
-      }
-      if (!pick(false, LD.MANAGEDSAVE, LD.NO_MANAGEDSAVE)) continue;
-      if (!pick(obj.autostart, LD.AUTOSTART, LD.NO_AUTOSTART)) continue;
-      if (!pick(false, LD.HAS_SNAPSHOT, LD.NO_SNAPSHOT)) continue;
-      if (!pick(false, LD.HAS_CHECKPOINT, LD.NO_CHECKPOINT)) continue;
-      out.push(obj.ref());
-    }
+    for (const obj of this.state.domains) if (domainMatchesListFlags(flags, obj)) out.push(obj.ref());
     return out;
   }
 

@@ -5,7 +5,7 @@
 import { formatCapabilitiesXML, type Capabilities, type GuestCapabilities, type NumaCell } from '../../conf/capabilities/index.js';
 import type { NodeInfo } from '../driver.js';
 
-export const TEST_EMULATOR = '/usr/bin/test-hv';
+const TEST_EMULATOR = '/usr/bin/test-hv';
 
 /** defaultNodeInfo: 16 CPUs at 1400 MHz in 2 NUMA nodes of 2 sockets × 2 cores × 2 threads, 3 GiB. */
 export function testDefaultNodeInfo(): NodeInfo {
@@ -16,7 +16,7 @@ export function testDefaultNodeInfo(): NodeInfo {
  * The NUMA cells of test:///default: cell u has 8 CPUs (ids 8u..8u+7, socket u, core = id mod 8,
  * each its own sibling) and (u+1) × 2 GiB of memory.
  */
-export function testDefaultCells(numCells = 2): { mem: number; cpus: number[] }[] {
+function testDefaultCells(numCells = 2): { mem: number; cpus: number[] }[] {
   const cells: { mem: number; cpus: number[] }[] = [];
   for (let u = 0; u < numCells; u++) cells.push({ mem: (u + 1) * 2048 * 1024, cpus: Array.from({ length: 8 }, (_, i) => u * 8 + i) });
   return cells;

@@ -2,7 +2,6 @@
 // test driver's defaults, formatting, and the few fields the state machine reads or changes.
 import { ErrorDomain, ErrorNumber, virtError } from '../../errors/index.js';
 import { formatDomainXML, parseDomainXML, type DomainDef } from '../../conf/domain/index.js';
-import type { NetDevBandwidthRate } from '../../conf/netdevBandwidth.js';
 import { generateTestIfnames, testDomainDefaults } from './domainDefaults.js';
 
 export type { DomainDef };
@@ -18,14 +17,6 @@ export interface DomainDefSummary {
   maxVcpus: number;
   onPoweroff: string;
   onReboot: string;
-}
-
-/** One direction of an interface's bandwidth, in the units of virDomainSetInterfaceParameters. */
-export interface NetBandwidthRate {
-  average?: number;
-  peak?: number;
-  burst?: number;
-  floor?: number;
 }
 
 export interface DomainNetView {
@@ -91,58 +82,4 @@ export function assignIfnames(def: DomainDef): void {
   } catch (e) {
     throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.TEST, e instanceof Error ? e.message : String(e));
   }
-}
-
-const MAC = /^([0-9a-f]{1,2}[:-]){5}[0-9a-f]{1,2}$/i;
-
-function normMac(m: string): string {
-  return m
-    .split(/[:-]/)
-    .map((o) => o.padStart(2, '0').toLowerCase())
-    .join(':');
-}
-
-/** The interface a device string names (MAC or host interface name), as virDomainNetFind. */
-function findNet(def: DomainDef, device: string): InterfaceDef {
-  const nets = interfaces(def);
-  const found = MAC.test(device)
-    ? nets.find((n) => normMac(n.mac.address) === normMac(device))
-    : nets.find((n) => n.target?.dev === device);
-  if (!found) throw virtError(ErrorNumber.INVALID_ARG, ErrorDomain.DOMAIN, `'${device}' is not a known interface`, { value: device });
-  return found;
-}
-
-function toRate(r: NetDevBandwidthRate | undefined): NetBandwidthRate | undefined {
-  if (!r) return undefined;
-  const out: NetBandwidthRate = {};
-  for (const k of ['average', 'peak', 'burst', 'floor'] as const) if (r[k] !== undefined) out[k] = Number(r[k]);
-  return out;
-}
-
-function fromRate(r: NetBandwidthRate): NetDevBandwidthRate {
-  const out: NetDevBandwidthRate = {};
-  for (const k of ['average', 'peak', 'burst', 'floor'] as const) if (r[k]) out[k] = BigInt(r[k]!);
-  return out;
-}
-
-export function getNetBandwidth(def: DomainDef, device: string): { inbound?: NetBandwidthRate; outbound?: NetBandwidthRate } {
-  const bw = findNet(def, device).bandwidth;
-  return { inbound: toRate(bw?.inbound), outbound: toRate(bw?.outbound) };
-}
-
-/** Replaces (rate), clears (null) or keeps (undefined) each direction of an interface's bandwidth. */
-export function setNetBandwidth(
-  def: DomainDef,
-  device: string,
-  bw: { inbound?: NetBandwidthRate | null; outbound?: NetBandwidthRate | null },
-): void {
-  const net = findNet(def, device);
-  const next = { ...(net.bandwidth ?? {}) };
-  for (const dir of ['inbound', 'outbound'] as const) {
-    const want = bw[dir];
-    if (want === undefined) continue;
-    if (want === null) delete next[dir];
-    else next[dir] = fromRate(want);
-  }
-  net.bandwidth = next.inbound || next.outbound ? next : undefined;
 }

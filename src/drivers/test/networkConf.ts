@@ -11,10 +11,6 @@ export function parseNetworkDef(xml: string, opts: { validate?: boolean } = {}):
   return def;
 }
 
-export function copyNetworkDef(def: NetworkDef): NetworkDef {
-  return structuredClone(def);
-}
-
 export function formatNetworkDef(def: NetworkDef, opts: { inactive?: boolean } = {}): string {
   return formatNetworkXML(def, { inactive: opts.inactive });
 }

@@ -12,7 +12,7 @@ import type { NodeInfo } from '../driver.js';
 import { DomainState } from '../constants.js';
 
 /** xmlns of the test driver's domain extensions. */
-export const TEST_NS = 'http://libvirt.org/schemas/domain/test/1.0';
+const TEST_NS = 'http://libvirt.org/schemas/domain/test/1.0';
 
 export interface NodeDomainSpec {
   /** The <domain> document without its test-namespace elements. */

@@ -7,9 +7,6 @@ import type { Duplex } from 'node:stream';
 import { ErrorDomain, ErrorNumber, VirtError, virtError } from '../../errors/index.js';
 import { formatConnectURI, type ConnectURI } from '../connectUri.js';
 import {
-  ConnectListAllDomainsFlags as LD,
-  ConnectListAllNetworksFlags as LN,
-  ConnectListAllStoragePoolsFlags as LP,
   DomainCreateFlags,
   DomainDefineFlags,
   DomainDestroyFlagsValues,
@@ -31,7 +28,6 @@ import {
   NetworkCreateFlags,
   NetworkDefineFlags,
   NetworkEventLifecycleType,
-  TypedParameterType,
 } from '../constants.js';
 import type {
   CloseCallback,
@@ -52,15 +48,9 @@ import type {
 } from '../driver.js';
 import { EventBroker } from '../events.js';
 import { checkFlags } from '../flags.js';
-import {
-  assignIfnames,
-  domainNets,
-  formatDomainDef,
-  getNetBandwidth,
-  parseDomainDef,
-  setNetBandwidth,
-  type NetBandwidthRate,
-} from './domainConf.js';
+import { ALL_DOMAIN_LIST_FLAGS, ALL_NETWORK_LIST_FLAGS, ALL_POOL_LIST_FLAGS, domainMatchesListFlags, networkMatchesListFlags, poolMatchesListFlags } from '../listFlags.js';
+import { bandwidthToParams, checkBandwidthParams, findDomainNet, mergeBandwidthParams } from '../interfaceParameters.js';
+import { assignIfnames, domainNets, formatDomainDef, parseDomainDef } from './domainConf.js';
 import { formatNetworkDef, networkAddressBase, networkBridgeName, parseNetworkDef } from './networkConf.js';
 import { testCapabilitiesXML } from './capabilities.js';
 import { acquireNode, releaseNode, type DomainObj, type NetworkObj, type TestNode } from './testNode.js';
@@ -174,31 +164,12 @@ export class TestDriver implements Driver {
   // ---- domains: listing and lookup ----
 
   async listAllDomains(flags: number): Promise<DomainRef[]> {
-    const all = Object.values(LD).reduce((a, b) => a | b, 0);
-    checkFlags(flags, all, 'testConnectListAllDomains', T);
+    checkFlags(flags, ALL_DOMAIN_LIST_FLAGS, 'testConnectListAllDomains', T);
     const node = this.#node;
-    const pick = (has: boolean, yes: number, no: number): boolean =>
-      !(flags & (yes | no)) || (has ? (flags & yes) !== 0 : (flags & no) !== 0);
     const out: DomainRef[] = [];
     for (const obj of node.domains.values()) {
-      const active = node.isActive(obj);
-      if (!pick(active, LD.ACTIVE, LD.INACTIVE)) continue;
-      if (!pick(obj.persistent, LD.PERSISTENT, LD.TRANSIENT)) continue;
-      const states = LD.RUNNING | LD.PAUSED | LD.SHUTOFF | LD.OTHER;
-      if (flags & states) {
-        const s = obj.state;
-        const ok =
-          (flags & LD.RUNNING && s === DomainState.RUNNING) ||
-          (flags & LD.PAUSED && s === DomainState.PAUSED) ||
-          (flags & LD.SHUTOFF && s === DomainState.SHUTOFF) ||
-          (flags & LD.OTHER && s !== DomainState.RUNNING && s !== DomainState.PAUSED && s !== DomainState.SHUTOFF);
-        if (!ok) continue;
-      }
-      if (!pick(obj.hasManagedSave, LD.MANAGEDSAVE, LD.NO_MANAGEDSAVE)) continue;
-      if (!pick(obj.autostart, LD.AUTOSTART, LD.NO_AUTOSTART)) continue;
-      if (!pick(false, LD.HAS_SNAPSHOT, LD.NO_SNAPSHOT)) continue;
-      if (!pick(false, LD.HAS_CHECKPOINT, LD.NO_CHECKPOINT)) continue;
-      out.push(node.domainRef(obj));
+      const facts = { active: node.isActive(obj), persistent: obj.persistent, state: obj.state, autostart: obj.autostart, hasManagedSave: obj.hasManagedSave };
+      if (domainMatchesListFlags(flags, facts)) out.push(node.domainRef(obj));
     }
     return out;
   }
@@ -544,53 +515,11 @@ export class TestDriver implements Driver {
 
   async domainSetInterfaceParameters(dom: DomainRef, device: string, params: TypedParam[], flags: number): Promise<void> {
     checkFlags(flags, DomainModificationImpact.LIVE | DomainModificationImpact.CONFIG, 'testDomainSetInterfaceParameters', T);
-    const known = new Set(BANDWIDTH_FIELDS.map(([f]) => f));
-    for (const p of params) {
-      if (!known.has(p.field)) {
-        throw virtError(ErrorNumber.INVALID_ARG, ErrorDomain.NONE, `parameter '${p.field}' not supported`, { value: p.field });
-      }
-      if (p.type !== TypedParameterType.UINT) {
-        throw virtError(
-          ErrorNumber.INVALID_ARG,
-          ErrorDomain.NONE,
-          `invalid type '${TYPE_NAMES[p.type] ?? p.type}' for parameter '${p.field}', expected 'uint'`,
-          { value: p.field },
-        );
-      }
-    }
-    const obj = this.#node.domainFromRef(dom);
-    const def = this.#oneDef(obj, flags);
-    const cur = getNetBandwidth(def, device);
-    const get = (f: string): number | undefined => {
-      const p = params.find((x) => x.field === f);
-      return p ? Number(p.value) : undefined;
-    };
-    const given = (dir: 'inbound' | 'outbound'): NetBandwidthRate => {
-      const r: NetBandwidthRate = {};
-      for (const k of ['average', 'peak', 'burst', 'floor'] as const) {
-        const v = get(`${dir}.${k}`);
-        if (v) r[k] = v;
-      }
-      return r;
-    };
-    const inb = given('inbound');
-    const outb = given('outbound');
-    const inSpecified = get('inbound.average') !== undefined || get('inbound.floor') !== undefined;
-    const outSpecified = get('outbound.average') !== undefined;
-    // average (or floor, inbound) is what makes a direction; peak and burst alone do not.
-    const inValid = !!(inb.average || inb.floor);
-    const outValid = !!outb.average;
-    const next: { inbound?: NetBandwidthRate | null; outbound?: NetBandwidthRate | null } = {};
-    if (!cur.inbound && !cur.outbound) {
-      next.inbound = inValid ? inb : null;
-      next.outbound = outValid ? outb : null;
-    } else {
-      if (inValid) next.inbound = inb;
-      else if (inSpecified) next.inbound = null;
-      if (outValid) next.outbound = outb;
-      else if (outSpecified) next.outbound = null;
-    }
-    setNetBandwidth(def, device, next);
+    checkBandwidthParams(params);
+    const net = findDomainNet(this.#oneDef(this.#node.domainFromRef(dom), flags), device);
+    const next = mergeBandwidthParams(net.bandwidth, params);
+    if (next) net.bandwidth = next;
+    else delete net.bandwidth;
   }
 
   async domainGetInterfaceParameters(dom: DomainRef, device: string, flags: number): Promise<TypedParam[]> {
@@ -601,8 +530,7 @@ export class TestDriver implements Driver {
       T,
     );
     const obj = this.#node.domainFromRef(dom);
-    const bw = getNetBandwidth(this.#oneDef(obj, flags & 3), device);
-    return BANDWIDTH_FIELDS.map(([field, dir, k]) => ({ field, type: 2, value: bw[dir]?.[k] ?? 0 }));
+    return bandwidthToParams(findDomainNet(this.#oneDef(obj, flags & 3), device).bandwidth);
   }
 
   async domainOpenConsole(_dom: DomainRef, _devName: string | null, _flags: number): Promise<Duplex> {
@@ -612,18 +540,8 @@ export class TestDriver implements Driver {
   // ---- networks ----
 
   async listAllNetworks(flags: number): Promise<NetworkRef[]> {
-    const all = Object.values(LN).reduce((a, b) => a | b, 0);
-    checkFlags(flags, all, 'testConnectListAllNetworks', T);
-    const pick = (has: boolean, yes: number, no: number): boolean =>
-      !(flags & (yes | no)) || (has ? (flags & yes) !== 0 : (flags & no) !== 0);
-    const out: NetworkRef[] = [];
-    for (const obj of this.#node.networks.values()) {
-      if (!pick(obj.active, LN.ACTIVE, LN.INACTIVE)) continue;
-      if (!pick(obj.persistent, LN.PERSISTENT, LN.TRANSIENT)) continue;
-      if (!pick(obj.autostart, LN.AUTOSTART, LN.NO_AUTOSTART)) continue;
-      out.push(this.#node.networkRef(obj));
-    }
-    return out;
+    checkFlags(flags, ALL_NETWORK_LIST_FLAGS, 'testConnectListAllNetworks', T);
+    return [...this.#node.networks.values()].filter((n) => networkMatchesListFlags(flags, n)).map((n) => this.#node.networkRef(n));
   }
 
   async numOfNetworks(): Promise<number> {
@@ -755,25 +673,8 @@ export class TestDriver implements Driver {
   // ---- storage pools ----
 
   async listAllStoragePools(flags: number): Promise<StoragePoolRef[]> {
-    const all = Object.values(LP).reduce((a, b) => a | b, 0);
-    checkFlags(flags, all, 'testConnectListAllStoragePools', T);
-    const pick = (has: boolean, yes: number, no: number): boolean =>
-      !(flags & (yes | no)) || (has ? (flags & yes) !== 0 : (flags & no) !== 0);
-    const typeFlags: Record<string, number> = {
-      dir: LP.DIR, fs: LP.FS, netfs: LP.NETFS, logical: LP.LOGICAL, disk: LP.DISK, iscsi: LP.ISCSI, scsi: LP.SCSI,
-      mpath: LP.MPATH, rbd: LP.RBD, sheepdog: LP.SHEEPDOG, gluster: LP.GLUSTER, zfs: LP.ZFS, vstorage: LP.VSTORAGE,
-      'iscsi-direct': LP.ISCSI_DIRECT,
-    };
-    const anyType = Object.values(typeFlags).reduce((a, b) => a | b, 0);
-    const out: StoragePoolRef[] = [];
-    for (const p of this.#node.pools.values()) {
-      if (!pick(p.active, LP.ACTIVE, LP.INACTIVE)) continue;
-      if (!pick(p.persistent, LP.PERSISTENT, LP.TRANSIENT)) continue;
-      if (!pick(p.autostart, LP.AUTOSTART, LP.NO_AUTOSTART)) continue;
-      if (flags & anyType && !(flags & (typeFlags[p.type] ?? 0))) continue;
-      out.push({ name: p.name, uuid: p.uuid });
-    }
-    return out;
+    checkFlags(flags, ALL_POOL_LIST_FLAGS, 'testConnectListAllStoragePools', T);
+    return [...this.#node.pools.values()].filter((p) => poolMatchesListFlags(flags, p)).map((p) => ({ name: p.name, uuid: p.uuid }));
   }
 
   // ---- events ----
@@ -795,19 +696,6 @@ export class TestDriver implements Driver {
     this.#events.networkDeregister(callbackId);
   }
 }
-
-/** virDomainGetInterfaceParameters' fields in libvirt's order, with where each lives. */
-const BANDWIDTH_FIELDS: [string, 'inbound' | 'outbound', keyof NetBandwidthRate][] = [
-  ['inbound.average', 'inbound', 'average'],
-  ['inbound.peak', 'inbound', 'peak'],
-  ['inbound.burst', 'inbound', 'burst'],
-  ['inbound.floor', 'inbound', 'floor'],
-  ['outbound.average', 'outbound', 'average'],
-  ['outbound.peak', 'outbound', 'peak'],
-  ['outbound.burst', 'outbound', 'burst'],
-];
-
-const TYPE_NAMES: Record<number, string> = { 1: 'int', 2: 'uint', 3: 'llong', 4: 'ullong', 5: 'double', 6: 'boolean', 7: 'string' };
 
 /** An address plus a small offset: IPv4 as a 32-bit number, IPv6 on its last byte (as libvirt). */
 function offsetAddress(base: string, offset: number, ipv6: boolean): string {
