@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Connection, Domain } from '../../../src/api/index.js';
 import { QemuConsole } from '../../../src/drivers/qemu/console.js';
+import { QemuPtyConsole } from '../../../src/drivers/qemu/ptyConsole.js';
 import { observeQmpTraffic, type QmpTraffic } from '../../../src/drivers/qemu/qmp.js';
 import { GuestConsole, guestSkipReason } from '../../helpers/guest.js';
 import { enterTestNetns, type TestNetns } from '../../helpers/netns.js';
@@ -246,10 +247,12 @@ describe('QoS: a guest changes its MAC (root, network namespace, test guest)', {
   test('reattach: a MAC change made while no driver listened is followed when the driver comes back, and later changes still are', async (t) => {
     // The driver lets go (QEMU keeps running); the guest changes its MAC meanwhile, so
     // QEMU's event reaches no one and QEMU sends no more until someone queries.
-    const consolePath = /<console alias='serial0' path='([^']+)'/.exec(statusFile(root, 'qosB'))![1]!;
+    // The status file names the console QEMU serves (a pty, or a unix socket with ptyAsSocket).
+    const [, consolePath, consoleType] = /<console alias='serial0' path='([^']+)' type='(pty|unix)'/.exec(statusFile(root, 'qosB'))!;
     guestB.close();
     await conn.close();
-    const raw = new GuestConsole(await new QemuConsole(consolePath).open());
+    const endpoint = consoleType === 'pty' ? new QemuPtyConsole(consolePath!) : new QemuConsole(consolePath!);
+    const raw = new GuestConsole(await endpoint.open());
     consoles.push(raw);
     assert.equal((await raw.exec('ip link set eth0 address 52:54:00:00:00:78')).status, 0);
     assert.match(await raw.run('cat /sys/class/net/eth0/address'), /52:54:00:00:00:78/);
