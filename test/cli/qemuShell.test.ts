@@ -4,7 +4,7 @@
 // state, console readiness, a command run on the console, attach/update/detach of an interface,
 // domiftune, destroy, and nothing (QEMU, status file) left behind.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -63,7 +63,14 @@ describe('bin/tsvirt on qemu:///embed with the test guest', { skip }, () => {
   const root = join(tmp.path, 'root');
   const uri = `qemu:///embed?root=${root}`;
   const t = (...args: string[]) => tsvirt(['-c', uri, ...args], { cwd: tmp.path });
-  after(() => {
+  let con: ChildProcessWithoutNullStreams | undefined;
+  after(async () => {
+    // A console left open by a failed step holds the embed lock: end it before the clean-up.
+    if (con && con.exitCode === null && con.signalCode === null) {
+      const gone = new Promise((r) => con!.once('exit', r));
+      con.kill('SIGKILL');
+      await gone;
+    }
     t('destroy', 'sh1');
     tmp.remove();
   });
@@ -76,9 +83,10 @@ describe('bin/tsvirt on qemu:///embed with the test guest', { skip }, () => {
     assert.match(t('list').stdout, / 1 +sh1 +running/);
 
     // The console on pipes: readiness line, then a command typed in, then Ctrl-].
-    const con = spawn(process.execPath, [tsvirtBin, '-c', uri, 'console', 'sh1'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const c = spawn(process.execPath, [tsvirtBin, '-c', uri, 'console', 'sh1'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    con = c;
     let out = '';
-    con.stdout.on('data', (d: Buffer) => (out += d.toString('latin1')));
+    c.stdout.on('data', (d: Buffer) => (out += d.toString('latin1')));
     const waitOut = async (re: RegExp, ms = 90_000): Promise<void> => {
       const t0 = Date.now();
       while (!re.test(out)) {
@@ -88,12 +96,12 @@ describe('bin/tsvirt on qemu:///embed with the test guest', { skip }, () => {
     };
     await waitOut(/Connected to domain 'sh1'\nEscape character is \^\] \(Ctrl \+ \]\)\n/);
     await waitOut(/TSVIRT-GUEST-READY/);
-    con.stdin.write('\n');
+    c.stdin.write('\n');
     await waitOut(/tsvirt-guest# /);
-    con.stdin.write('echo $((6*7))x\n');
+    c.stdin.write('echo $((6*7))x\n');
     await waitOut(/\n42x/);
-    con.stdin.write(Buffer.from([0x1d]));
-    const status = await new Promise<number | null>((r) => con.once('exit', r));
+    c.stdin.write(Buffer.from([0x1d]));
+    const status = await new Promise<number | null>((r) => c.once('exit', r));
     assert.equal(status, 0);
 
     const nic = join(tmp.path, 'nic.xml');
