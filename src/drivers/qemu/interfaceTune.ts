@@ -9,6 +9,7 @@ import { ErrorDomain, ErrorNumber, virtError } from '../../errors/index.js';
 import { DomainModificationImpact } from '../constants.js';
 import type { TypedParam } from '../driver.js';
 import { checkFlags } from '../flags.js';
+import { modificationImpact } from '../modificationImpact.js';
 import { bandwidthToParams, checkBandwidthParams, findDomainNet, mergeBandwidthParams as mergeBandwidth } from '../interfaceParameters.js';
 import type { QemuDomainObj } from './domainObj.js';
 import type { QemuDriverState } from './driverState.js';
@@ -20,14 +21,7 @@ const { LIVE, CONFIG } = DomainModificationImpact;
 const TYPED_PARAM_STRING_OKAY = 4;
 
 function defsFor(obj: QemuDomainObj, flags: number): { live?: DomainDef; config?: DomainDef } {
-  let live = (flags & LIVE) !== 0;
-  let config = (flags & CONFIG) !== 0;
-  if (!live && !config) {
-    if (obj.active) live = true;
-    else config = true;
-  }
-  if (live && !obj.active) throw virtError(ErrorNumber.OPERATION_INVALID, Q, 'domain is not running');
-  if (config && !obj.persistent) throw virtError(ErrorNumber.OPERATION_INVALID, Q, 'transient domains do not have any persistent config');
+  const { live, config } = modificationImpact(obj, flags);
   return { live: live ? obj.def : undefined, config: config ? obj.persistentDef : undefined };
 }
 

@@ -49,6 +49,7 @@ import { EventBroker } from '../events.js';
 import { NetworkDriver } from '../network/index.js';
 import { checkFlags } from '../flags.js';
 import { ALL_DOMAIN_LIST_FLAGS, domainMatchesListFlags } from '../listFlags.js';
+import { oneDef } from '../modificationImpact.js';
 import type { DomainDef } from '../../conf/domain/index.js';
 import { QemuDomainObj } from './domainObj.js';
 import { acquireDriverState, releaseDriverState, type QemuDriverOptions, type QemuDriverState } from './driverState.js';
@@ -731,21 +732,6 @@ function monitorClosed(qmp: { closed: boolean; once(ev: 'close', cb: () => void)
       resolve();
     });
   });
-}
-
-/** virDomainObjGetOneDef: the live or persistent definition the impact flags select. */
-export function oneDef(obj: QemuDomainObj, flags: number): DomainDef {
-  const live = (flags & DomainModificationImpact.LIVE) !== 0;
-  const config = (flags & DomainModificationImpact.CONFIG) !== 0;
-  if (live && config) {
-    throw virtError(ErrorNumber.INVALID_ARG, Q, "Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive");
-  }
-  if (live && !obj.active) throw notRunning();
-  if (config && !obj.persistent) {
-    throw virtError(ErrorNumber.OPERATION_INVALID, Q, 'transient domains do not have any persistent config');
-  }
-  if (config && obj.active && obj.newDef) return obj.newDef;
-  return obj.def;
 }
 
 /** utime + stime of a process, in nanoseconds (/proc/PID/stat, clock ticks of 1/100 s). */

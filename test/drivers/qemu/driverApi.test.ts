@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type Connection, ErrorNumber, VirtError, open } from '../../../src/api/index.js';
+import { type Connection, ErrorDomain, ErrorNumber, VirtError, open } from '../../../src/api/index.js';
 import { parseConnectURI } from '../../../src/drivers/connectUri.js';
 import { DomainEventType as E } from '../../../src/drivers/constants.js';
 import { qemuDirsForURI } from '../../../src/drivers/qemu/index.js';
@@ -109,6 +109,19 @@ describe('QEMU driver API (embedded, paused starts)', { skip }, () => {
     await dom.undefine();
     assert.equal(await dom.isPersistent(), false);
     assert.equal(existsSync(join(root, 'etc', 'qemu', 'api2.xml')), false);
+    // virDomainObjUpdateModificationImpact / virDomainObjGetOneDef: libvirt's words, from its
+    // domain conf code (error domain DOMAIN), the same for every call that takes these flags.
+    const transientConfig = 'Requested operation is not valid: transient domains do not have any persistent config';
+    const nic = "<interface type='ethernet'><mac address='52:54:00:0a:0b:0c'/><model type='virtio'/></interface>";
+    await assert.rejects(dom.attachDeviceFlags(nic, 2 /* CONFIG */), rejectsWith(ErrorNumber.OPERATION_INVALID, transientConfig));
+    await assert.rejects(dom.getVcpusFlags(2 /* CONFIG */), rejectsWith(ErrorNumber.OPERATION_INVALID, transientConfig));
+    await assert.rejects(dom.getVcpusFlags(3 /* LIVE|CONFIG */), (err: unknown) => {
+      assert.ok(err instanceof VirtError);
+      assert.equal(err.code, ErrorNumber.INVALID_ARG);
+      assert.equal(err.domain, ErrorDomain.DOMAIN);
+      assert.equal(err.message, "Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive");
+      return true;
+    });
     await dom.destroy();
     await assert.rejects(a.domainLookupByName('api2'), rejectsWith(ErrorNumber.NO_DOMAIN, /no domain with matching name 'api2'/));
 
