@@ -3,7 +3,7 @@
 // clashes, persistent vs live definitions, undefine of a running domain, autostart, URIs and
 // their directories, and errors with libvirt's codes and words.
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Connection, ErrorDomain, ErrorNumber, VirtError, open } from '../../../src/api/index.js';
@@ -149,6 +149,36 @@ describe('QEMU driver API (embedded, paused starts)', { skip }, () => {
     assert.deepEqual(eventsA.lifecycle('api5'), [[E.STOPPED, 5 /* FAILED */]]);
     assert.deepEqual(await dom.getState(), { state: 5, reason: 3 /* crashed */ });
     assertNoRuntimeLeft(root, 'api5');
+  });
+
+  test('a status file that cannot be written: the call fails with a VirtError, no promise is left rejected', async () => {
+    const dom = await a.domainDefineXML(guestDomainXML({ name: 'api6' }));
+    await dom.createWithFlags(1);
+    const status = join(root, 'run', 'qemu', 'api6.xml');
+    const saved = readFileSync(status);
+    // A non-empty directory where the status file goes: the atomic rename onto it fails.
+    rmSync(status);
+    mkdirSync(join(status, 'x'), { recursive: true });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      // RESUME's handler saves the status in the background; resume itself waits for its own save.
+      await assert.rejects(dom.resume(), (err: unknown) => {
+        assert.ok(err instanceof VirtError, `not a VirtError: ${String(err)}`);
+        assert.equal(err.code, ErrorNumber.SYSTEM_ERROR);
+        assert.match(err.message, /status/);
+        return true;
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      rmSync(status, { recursive: true, force: true });
+      writeFileSync(status, saved);
+    }
+    await dom.destroy();
+    assertNoRuntimeLeft(root, 'api6');
   });
 
   test('autostart: a link in the autostart directory; started when a fresh process opens the state', async () => {
