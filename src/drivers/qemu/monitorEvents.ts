@@ -89,6 +89,8 @@ export function watchRuntime(state: QemuDriverState, obj: QemuDomainObj, rt: Dom
 /** QEMU is gone: tear down with the reason its end implies, unless someone else is doing it. */
 function onExit(state: QemuDriverState, obj: QemuDomainObj, rt: DomainRuntime): void {
   if (rt.detaching || rt.beingDestroyed || obj.runtime !== rt) return;
+  // Waits for a job in progress like any other (one that talks to this QEMU fails soon, its
+  // monitor being gone); giving up at once would leave a dead QEMU's domain running for good.
   void obj.job
     .run('process exit', async () => {
       if (obj.runtime !== rt || rt.beingDestroyed) return;
@@ -106,7 +108,7 @@ function onExit(state: QemuDriverState, obj: QemuDomainObj, rt: DomainRuntime): 
         detail = DomainEventStoppedDetailType.FAILED;
       }
       await stopDomain(state, obj, reason, { eventDetail: detail });
-    }, 0)
+    })
     .catch((err: unknown) => state.warn(err, obj, 'cleanup after QEMU exit'));
 }
 

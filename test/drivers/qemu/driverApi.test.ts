@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { type Connection, ErrorDomain, ErrorNumber, VirtError, open } from '../../../src/api/index.js';
 import { parseConnectURI } from '../../../src/drivers/connectUri.js';
 import { DomainEventType as E } from '../../../src/drivers/constants.js';
-import { qemuDirsForURI } from '../../../src/drivers/qemu/index.js';
+import { openQemuDriver, qemuDirsForURI } from '../../../src/drivers/qemu/index.js';
 import { guestSkipReason } from '../../helpers/guest.js';
 import { skipUnless, tempDir } from '../../helpers/system.js';
 import { EventLog, assertNoRuntimeLeft, destroyAll, embedURI, openEmbed, statusPid } from './driverHarness.js';
@@ -149,6 +149,27 @@ describe('QEMU driver API (embedded, paused starts)', { skip }, () => {
     assert.deepEqual(eventsA.lifecycle('api5'), [[E.STOPPED, 5 /* FAILED */]]);
     assert.deepEqual(await dom.getState(), { state: 5, reason: 3 /* crashed */ });
     assertNoRuntimeLeft(root, 'api5');
+  });
+
+  test('a QEMU that dies while a job holds the domain is torn down once the job ends', async () => {
+    const dom = await a.domainDefineXML(guestDomainXML({ name: 'api7' }));
+    await dom.createWithFlags(1);
+    const pid = statusPid(root, 'api7');
+    // The same state as `a`: hold the domain's job as a slow operation would.
+    const driver = await openQemuDriver(parseConnectURI(embedURI(root)));
+    try {
+      const obj = driver.state.lookup(await driver.domainLookupByName('api7'));
+      eventsA.clear();
+      await obj.job.run('slow operation', async () => {
+        process.kill(pid, 'SIGKILL');
+        await new Promise((r) => setTimeout(r, 300));
+      });
+      await eventsA.wait((e) => e.name === 'api7' && e.event === E.STOPPED);
+      assert.deepEqual(await dom.getState(), { state: 5, reason: 3 /* crashed */ });
+      assertNoRuntimeLeft(root, 'api7');
+    } finally {
+      await driver.close();
+    }
   });
 
   test('a status file that cannot be written: the call fails with a VirtError, no promise is left rejected', async () => {
