@@ -27,6 +27,7 @@ import {
   DomainUndefineFlagsValues,
   DomainXMLFlags,
   DrvFeature,
+  LIB_VERSION,
 } from '../constants.js';
 import type {
   CloseCallback,
@@ -62,7 +63,6 @@ import { autostartDomains, reconnectDomains } from './reconnect.js';
 import { saveStatus } from './runtimeStatus.js';
 
 const Q = ErrorDomain.QEMU;
-const LIB_VERSION = 9_000_000;
 /** libvirt's default wait for QEMU to die after SIGTERM before SIGKILL (qemuProcessKill). */
 const DESTROY_GRACE_MS = 10_000;
 

@@ -25,6 +25,7 @@ import {
   DomainUndefineFlagsValues,
   DomainXMLFlags,
   DrvFeature,
+  LIB_VERSION,
   NetworkCreateFlags,
   NetworkDefineFlags,
   NetworkEventLifecycleType,
@@ -57,9 +58,6 @@ import { testCapabilitiesXML } from './capabilities.js';
 import { acquireNode, releaseNode, type DomainObj, type NetworkObj, type TestNode } from './testNode.js';
 
 const T = ErrorDomain.TEST;
-/** libvirt 9.0.0, the version whose behaviour this driver reproduces. */
-const LIB_VERSION = 9_000_000;
-
 const VCPU_MAXIMUM = 4;
 
 function unsupported(fn: string, domain: number): VirtError {
