@@ -56,13 +56,38 @@ export class QemuConsole implements ConsoleEndpoint {
     // Claimed before connecting, so two opens racing cannot both win.
     const sock = net.connect(this.socketPath);
     this.session = sock;
+    const forcedAway = Symbol('forced away');
     try {
       await new Promise<void>((resolve, reject) => {
-        sock.once('connect', resolve);
-        sock.once('error', reject);
+        const onConnect = (): void => {
+          cleanup();
+          resolve();
+        };
+        const onError = (err: Error): void => {
+          cleanup();
+          reject(err);
+        };
+        // A forced open ends this one while it connects: destroy() emits 'close' alone.
+        const onClose = (): void => {
+          cleanup();
+          reject(forcedAway);
+        };
+        const cleanup = (): void => {
+          sock.off('connect', onConnect);
+          sock.off('error', onError);
+          sock.off('close', onClose);
+        };
+        sock.once('connect', onConnect);
+        sock.once('error', onError);
+        sock.once('close', onClose);
       });
     } catch (err) {
       if (this.session === sock) this.session = undefined;
+      if (err === forcedAway) {
+        throw virtError(ErrorNumber.OPERATION_FAILED, ErrorDomain.QEMU, 'Active console session exists for this domain', {
+          object: this.socketPath,
+        });
+      }
       throw fromSystemError(err, ErrorDomain.QEMU, `Unable to open console socket '${this.socketPath}'`, {
         value: this.socketPath,
       });
