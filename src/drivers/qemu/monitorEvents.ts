@@ -117,11 +117,15 @@ export function monitorDrained(rt: DomainRuntime, timeoutMs = 2000): Promise<voi
   const qmp = rt.qmp;
   if (!qmp || qmp.closed) return Promise.resolve();
   return new Promise((resolve) => {
-    const t = setTimeout(resolve, timeoutMs);
-    qmp.once('close', () => {
+    const onClose = (): void => {
       clearTimeout(t);
       resolve();
-    });
+    };
+    const t = setTimeout(() => {
+      qmp.off('close', onClose);
+      resolve();
+    }, timeoutMs);
+    qmp.once('close', onClose);
   });
 }
 

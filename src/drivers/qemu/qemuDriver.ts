@@ -56,6 +56,7 @@ import { QemuDomainObj } from './domainObj.js';
 import { acquireDriverState, releaseDriverState, type QemuDriverOptions, type QemuDriverState } from './driverState.js';
 import { attachDevice, detachDevice, updateDevice } from './hotplug.js';
 import { getInterfaceParameters, setInterfaceParameters } from './interfaceTune.js';
+import { monitorDrained } from './monitorEvents.js';
 import { startDomain } from './processStart.js';
 import { stopDomain } from './processStop.js';
 import { qemuDirsForURI } from './qemuDirs.js';
@@ -358,7 +359,7 @@ export class QemuDriver implements Driver {
           throw err;
         }
         // QEMU's last words (SHUTDOWN on SIGTERM) come before the STOPPED event.
-        await monitorClosed(rt.qmp);
+        await monitorDrained(rt, 1000);
         await stopDomain(st, obj, DomainShutoffReason.DESTROYED, { eventDetail: DomainEventStoppedDetailType.DESTROYED });
       });
     } finally {
@@ -720,18 +721,6 @@ export class QemuDriver implements Driver {
   async networkEventDeregisterAny(callbackId: number): Promise<void> {
     return this.#networks.networkEventDeregisterAny(callbackId);
   }
-}
-
-/** Resolves when the monitor has closed (QEMU's last events read), or after a short wait. */
-function monitorClosed(qmp: { closed: boolean; once(ev: 'close', cb: () => void): unknown } | undefined): Promise<void> {
-  if (!qmp || qmp.closed) return Promise.resolve();
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, 1000);
-    qmp.once('close', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
 }
 
 /** utime + stime of a process, in nanoseconds (/proc/PID/stat, clock ticks of 1/100 s). */
