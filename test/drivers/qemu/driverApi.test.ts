@@ -151,6 +151,28 @@ describe('QEMU driver API (embedded, paused starts)', { skip }, () => {
     assertNoRuntimeLeft(root, 'api5');
   });
 
+  test('undefine whose config file cannot be removed: a VirtError naming it, the domain still defined', async () => {
+    const dom = await a.domainDefineXML(guestDomainXML({ name: 'api8' }));
+    const config = join(root, 'etc', 'qemu', 'api8.xml');
+    const saved = readFileSync(config);
+    rmSync(config);
+    mkdirSync(join(config, 'x'), { recursive: true });
+    try {
+      await assert.rejects(dom.undefine(), (err: unknown) => {
+        assert.ok(err instanceof VirtError, `not a VirtError: ${String(err)}`);
+        assert.equal(err.code, ErrorNumber.SYSTEM_ERROR);
+        assert.match(err.message, new RegExp(`^cannot remove config ${config}: `));
+        return true;
+      });
+      assert.equal(await dom.isPersistent(), true);
+    } finally {
+      rmSync(config, { recursive: true, force: true });
+      writeFileSync(config, saved);
+    }
+    await dom.undefine();
+    assert.equal(existsSync(config), false);
+  });
+
   test('a QEMU that dies while a job holds the domain is torn down once the job ends', async () => {
     const dom = await a.domainDefineXML(guestDomainXML({ name: 'api7' }));
     await dom.createWithFlags(1);
