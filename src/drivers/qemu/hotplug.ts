@@ -386,13 +386,8 @@ async function updateLive(
   if (want.type !== old.type || (want.model ?? old.model) !== old.model) {
     throw virtError(ErrorNumber.OPERATION_UNSUPPORTED, Q, 'cannot modify network device configuration');
   }
-  const oldLink = old.link?.state ?? 'up';
-  const newLink = want.link?.state ?? 'up';
-  if (oldLink !== newLink) {
-    await qmp.execute('set_link', { name: old.alias, up: newLink !== 'down' });
-    old.link = want.link ? { ...want.link } : undefined;
-    if (!old.link) delete old.link;
-  }
+  // The bandwidth first, then the link, as libvirt's qemuDomainChangeNet: a bandwidth that is
+  // refused (type, session mode, a network's floor) leaves the link as it was.
   const bwJson = (x: InterfaceDef['bandwidth']): string => JSON.stringify(x ?? null, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
   if (bwJson(old.bandwidth) !== bwJson(want.bandwidth)) {
     const t = old.type === 'network' && old.actual ? old.actual.type : old.type;
@@ -400,5 +395,12 @@ async function updateLive(
       throw virtError(ErrorNumber.OPERATION_UNSUPPORTED, Q, `cannot change bandwidth of interface type '${old.type}'`);
     }
     await setLiveBandwidth(state, obj, old, want.bandwidth, !!want.bandwidth?.inbound?.floor);
+  }
+  const oldLink = old.link?.state ?? 'up';
+  const newLink = want.link?.state ?? 'up';
+  if (oldLink !== newLink) {
+    await qmp.execute('set_link', { name: old.alias, up: newLink !== 'down' });
+    old.link = want.link ? { ...want.link } : undefined;
+    if (!old.link) delete old.link;
   }
 }

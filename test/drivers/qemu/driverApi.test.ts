@@ -173,6 +173,20 @@ describe('QEMU driver API (embedded, paused starts)', { skip }, () => {
     assert.equal(existsSync(config), false);
   });
 
+  test('update-device that cannot apply a bandwidth changes nothing, not even the link state', async () => {
+    const mac = '52:54:00:0a:0b:0d';
+    const nic = (extra: string): string => `<interface type='user'><mac address='${mac}'/><model type='virtio'/>${extra}</interface>`;
+    const dom = await a.domainCreateXML(guestDomainXML({ name: 'api9', interfaces: [nic('')] }), 1);
+    await assert.rejects(
+      dom.updateDeviceFlags(nic("<link state='down'/><bandwidth><inbound average='1000'/></bandwidth>"), 1 /* LIVE */),
+      rejectsWith(ErrorNumber.OPERATION_UNSUPPORTED, "Operation not supported: cannot change bandwidth of interface type 'user'"),
+    );
+    const xml = await dom.getXMLDesc();
+    assert.doesNotMatch(xml, /<link state='down'\/>/);
+    assert.doesNotMatch(xml, /<bandwidth>/);
+    await dom.destroy();
+  });
+
   test('a QEMU that dies while a job holds the domain is torn down once the job ends', async () => {
     const dom = await a.domainDefineXML(guestDomainXML({ name: 'api7' }));
     await dom.createWithFlags(1);
