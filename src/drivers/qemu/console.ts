@@ -2,6 +2,7 @@
 // (`-chardev socket,id=ID,path=PATH,server=on,wait=off`), handed out as a Node Duplex: what
 // dom.openConsole() returns and `tsvirt console` reads and writes. One session at a time, as
 // libvirt: a second open fails unless forced, which ends the first.
+import { once } from 'node:events';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ErrorDomain, ErrorNumber, fromSystemError, virtError } from '../../errors/index.js';
@@ -57,30 +58,14 @@ export class QemuConsole implements ConsoleEndpoint {
     const sock = net.connect(this.socketPath);
     this.session = sock;
     const forcedAway = Symbol('forced away');
+    // Settled by whichever comes first; the abort then takes the other listeners off.
+    const settled = new AbortController();
     try {
-      await new Promise<void>((resolve, reject) => {
-        const onConnect = (): void => {
-          cleanup();
-          resolve();
-        };
-        const onError = (err: Error): void => {
-          cleanup();
-          reject(err);
-        };
+      await Promise.race([
+        once(sock, 'connect', { signal: settled.signal }), // rejects on 'error'
         // A forced open ends this one while it connects: destroy() emits 'close' alone.
-        const onClose = (): void => {
-          cleanup();
-          reject(forcedAway);
-        };
-        const cleanup = (): void => {
-          sock.off('connect', onConnect);
-          sock.off('error', onError);
-          sock.off('close', onClose);
-        };
-        sock.once('connect', onConnect);
-        sock.once('error', onError);
-        sock.once('close', onClose);
-      });
+        once(sock, 'close', { signal: settled.signal }).then(() => Promise.reject(forcedAway)),
+      ]).finally(() => settled.abort());
     } catch (err) {
       if (this.session === sock) this.session = undefined;
       if (err === forcedAway) {
