@@ -458,3 +458,6 @@ export const DrvFeature = {
   REMOTE_CLOSE_CALLBACK: 15,
   NETWORK_UPDATE_HAS_CORRECT_ORDER: 16,
 } as const;
+
+/** LIBVIR_VERSION_NUMBER of libvirt 9.0.0, whose behaviour the local drivers reproduce (virConnectGetLibVersion). */
+export const LIB_VERSION = 9_000_000;

@@ -2,6 +2,7 @@
 // (`-chardev socket,id=ID,path=PATH,server=on,wait=off`), handed out as a Node Duplex: what
 // dom.openConsole() returns and `tsvirt console` reads and writes. One session at a time, as
 // libvirt: a second open fails unless forced, which ends the first.
+import { once } from 'node:events';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ErrorDomain, ErrorNumber, fromSystemError, virtError } from '../../errors/index.js';
@@ -56,13 +57,22 @@ export class QemuConsole implements ConsoleEndpoint {
     // Claimed before connecting, so two opens racing cannot both win.
     const sock = net.connect(this.socketPath);
     this.session = sock;
+    const forcedAway = Symbol('forced away');
+    // Settled by whichever comes first; the abort then takes the other listeners off.
+    const settled = new AbortController();
     try {
-      await new Promise<void>((resolve, reject) => {
-        sock.once('connect', resolve);
-        sock.once('error', reject);
-      });
+      await Promise.race([
+        once(sock, 'connect', { signal: settled.signal }), // rejects on 'error'
+        // A forced open ends this one while it connects: destroy() emits 'close' alone.
+        once(sock, 'close', { signal: settled.signal }).then(() => Promise.reject(forcedAway)),
+      ]).finally(() => settled.abort());
     } catch (err) {
       if (this.session === sock) this.session = undefined;
+      if (err === forcedAway) {
+        throw virtError(ErrorNumber.OPERATION_FAILED, ErrorDomain.QEMU, 'Active console session exists for this domain', {
+          object: this.socketPath,
+        });
+      }
       throw fromSystemError(err, ErrorDomain.QEMU, `Unable to open console socket '${this.socketPath}'`, {
         value: this.socketPath,
       });

@@ -73,13 +73,12 @@ export function qemuDomainDefaults(caps: QemuCapsSource): DomainDriverDefaults {
       const c = capsForDomain(caps, def);
       if (!def.devices.emulator) def.devices.emulator = c.binary;
     },
-    domainPostParse(def, opts) {
+    domainPostParse(def) {
       const c = capsForDomain(caps, def);
       postParseVirtType(def, c);
       postParseMachine(def, c);
       addDefaultCpu(def, c);
-      addDefaultDevices(def, c);
-      void opts;
+      addDefaultDevices(def);
     },
     devicePostParse(dev, def, opts) {
       devicePostParse(dev, def, opts, caps);
@@ -181,7 +180,7 @@ function addDefaultCpu(def: DomainDef, c: QemuCaps): void {
 }
 
 /** qemuDomainDefAddDefaultDevices and the implicit inputs, audio and balloon. */
-function addDefaultDevices(def: DomainDef, c: QemuCaps): void {
+function addDefaultDevices(def: DomainDef): void {
   const chipset = machineChipset(def.os.machine);
   const controllers = (def.devices.controllers ??= []);
   if (chipset === 'i440fx' || chipset === 'q35') {
@@ -215,7 +214,6 @@ function addDefaultDevices(def: DomainDef, c: QemuCaps): void {
   }
   if (!def.devices.audios?.length) def.devices.audios = [{ id: 1, type: 'none' }];
   if (!def.devices.memballoon) def.devices.memballoon = { model: 'virtio' };
-  void c;
 }
 
 function devicePostParse(dev: DomainDeviceDef, def: DomainDef, _opts: PostParseOptions, caps: QemuCapsSource): void {

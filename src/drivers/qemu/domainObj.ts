@@ -51,6 +51,30 @@ export interface DomainRuntime {
   onDeviceDeleted?: (alias: string) => void;
 }
 
+/** What a runtime is made from: the QEMU and what was set up for it (start) or read back (reattach). */
+export type RuntimeInit = Pick<
+  DomainRuntime,
+  'proc' | 'monitorPath' | 'dir' | 'logFile' | 'net' | 'consoles' | 'gotShutdown' | 'diskNodes' | 'nextNodeIndex'
+> &
+  Partial<Pick<DomainRuntime, 'crashed'>>;
+
+/** A runtime with no monitor yet and nothing under way: what start and reattach both begin with. */
+export function newRuntime(init: RuntimeInit): DomainRuntime {
+  return {
+    ...init,
+    qmp: undefined,
+    beingDestroyed: false,
+    fakeReboot: false,
+    crashed: init.crashed ?? false,
+    pausedReason: undefined,
+    runningReason: undefined,
+    detaching: false,
+    stopping: undefined,
+    statusWrites: Promise.resolve(),
+    deviceDeleted: new Map(),
+  };
+}
+
 /** A persistent config read at start-up whose parse waits until someone needs the definition. */
 interface PendingConfig {
   xml: string;

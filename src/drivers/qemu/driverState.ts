@@ -375,9 +375,15 @@ export class QemuDriverState {
     }
   }
 
+  /** virDomainDeleteConfig: the autostart link (not fatal), then the config; a config already gone is fine. */
   async deleteConfig(name: string): Promise<void> {
-    await rm(this.configPath(name), { force: true });
-    await rm(this.autostartLink(name), { force: true });
+    await unlink(this.autostartLink(name)).catch(() => undefined);
+    const path = this.configPath(name);
+    try {
+      await unlink(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromSystemError(err, ErrorDomain.QEMU, `cannot remove config ${path}`, { value: path });
+    }
   }
 
   async setAutostartLink(name: string, on: boolean): Promise<void> {

@@ -12,6 +12,7 @@ import { normalizeMac } from '../../host/macAddress.js';
 import { closeTapFds } from '../../host/tap.js';
 import { DomainDeviceModifyFlags, DomainEventID } from '../constants.js';
 import { checkFlags } from '../flags.js';
+import { modificationImpact } from '../modificationImpact.js';
 import type { CommandLineContext, DeviceBuildEnv } from './commandLineContext.js';
 import { assignHotplugAddress } from './deviceAddresses.js';
 import { assignHotplugAlias } from './deviceAliases.js';
@@ -31,19 +32,6 @@ const { LIVE, CONFIG, FORCE } = DomainDeviceModifyFlags;
 /** How long a detach waits for the guest (libvirt's QEMU_REMOVAL_WAIT_TIME). */
 const REMOVAL_WAIT_MS = 5000;
 
-/** Which definitions a device change applies to (CURRENT = live when running, else config). */
-function impact(obj: QemuDomainObj, flags: number): { live: boolean; config: boolean } {
-  let live = (flags & LIVE) !== 0;
-  let config = (flags & CONFIG) !== 0;
-  if (!live && !config) {
-    if (obj.active) live = true;
-    else config = true;
-  }
-  if (live && !obj.active) throw virtError(ErrorNumber.OPERATION_INVALID, Q, 'domain is not running');
-  if (config && !obj.persistent) throw virtError(ErrorNumber.OPERATION_INVALID, Q, 'cannot modify device on transient domain');
-  return { live, config };
-}
-
 function parseDevice(state: QemuDriverState, xml: string, def: DomainDef): DomainDeviceDef {
   return parseDeviceXML(xml, def, { driver: state.defaults });
 }
@@ -59,7 +47,7 @@ function supported(dev: DomainDeviceDef, what: string): asserts dev is Extract<D
 export async function attachDevice(state: QemuDriverState, obj: QemuDomainObj, xml: string, flags: number): Promise<void> {
   checkFlags(flags, LIVE | CONFIG, 'qemuDomainAttachDeviceFlags', Q);
   await obj.job.run('attach device', async () => {
-    const { live, config } = impact(obj, flags);
+    const { live, config } = modificationImpact(obj, flags);
     // Parsed once per definition it goes into: each gets its own copy with its own defaults.
     const configDev = config ? parseDevice(state, xml, obj.persistentDef) : undefined;
     const liveDev = live ? parseDevice(state, xml, obj.def) : undefined;
@@ -248,7 +236,7 @@ function findDisk(def: DomainDef, want: DiskDef): number {
 export async function detachDevice(state: QemuDriverState, obj: QemuDomainObj, xml: string, flags: number): Promise<void> {
   checkFlags(flags, LIVE | CONFIG, 'qemuDomainDetachDeviceFlags', Q);
   await obj.job.run('detach device', async () => {
-    const { live, config } = impact(obj, flags);
+    const { live, config } = modificationImpact(obj, flags);
     let next: DomainDef | undefined;
     if (config) {
       const dev = parseDevice(state, xml, obj.persistentDef);
@@ -334,7 +322,7 @@ export async function removeDeviceBackend(state: QemuDriverState, obj: QemuDomai
 export async function updateDevice(state: QemuDriverState, obj: QemuDomainObj, xml: string, flags: number): Promise<void> {
   checkFlags(flags, LIVE | CONFIG | FORCE, 'qemuDomainUpdateDeviceFlags', Q);
   await obj.job.run('update device', async () => {
-    const { live, config } = impact(obj, flags & ~FORCE);
+    const { live, config } = modificationImpact(obj, flags & ~FORCE);
     let next: DomainDef | undefined;
     if (config) {
       const dev = parseDevice(state, xml, obj.persistentDef);
@@ -398,13 +386,8 @@ async function updateLive(
   if (want.type !== old.type || (want.model ?? old.model) !== old.model) {
     throw virtError(ErrorNumber.OPERATION_UNSUPPORTED, Q, 'cannot modify network device configuration');
   }
-  const oldLink = old.link?.state ?? 'up';
-  const newLink = want.link?.state ?? 'up';
-  if (oldLink !== newLink) {
-    await qmp.execute('set_link', { name: old.alias, up: newLink !== 'down' });
-    old.link = want.link ? { ...want.link } : undefined;
-    if (!old.link) delete old.link;
-  }
+  // The bandwidth first, then the link, as libvirt's qemuDomainChangeNet: a bandwidth that is
+  // refused (type, session mode, a network's floor) leaves the link as it was.
   const bwJson = (x: InterfaceDef['bandwidth']): string => JSON.stringify(x ?? null, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
   if (bwJson(old.bandwidth) !== bwJson(want.bandwidth)) {
     const t = old.type === 'network' && old.actual ? old.actual.type : old.type;
@@ -412,5 +395,12 @@ async function updateLive(
       throw virtError(ErrorNumber.OPERATION_UNSUPPORTED, Q, `cannot change bandwidth of interface type '${old.type}'`);
     }
     await setLiveBandwidth(state, obj, old, want.bandwidth, !!want.bandwidth?.inbound?.floor);
+  }
+  const oldLink = old.link?.state ?? 'up';
+  const newLink = want.link?.state ?? 'up';
+  if (oldLink !== newLink) {
+    await qmp.execute('set_link', { name: old.alias, up: newLink !== 'down' });
+    old.link = want.link ? { ...want.link } : undefined;
+    if (!old.link) delete old.link;
   }
 }

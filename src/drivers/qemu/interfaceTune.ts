@@ -6,11 +6,11 @@ import type { DomainDef } from '../../conf/domain/index.js';
 import type { InterfaceDef } from '../../conf/domain/interface.js';
 import type { NetDevBandwidth as BandwidthDef } from '../../conf/netdevBandwidth.js';
 import { ErrorDomain, ErrorNumber, virtError } from '../../errors/index.js';
-import { normalizeMac } from '../../host/macAddress.js';
-import { DomainModificationImpact, TypedParameterType } from '../constants.js';
+import { DomainModificationImpact } from '../constants.js';
 import type { TypedParam } from '../driver.js';
 import { checkFlags } from '../flags.js';
-import { mergeBandwidthParams as mergeBandwidth } from '../interfaceParameters.js';
+import { modificationImpact } from '../modificationImpact.js';
+import { bandwidthToParams, checkBandwidthParams, findDomainNet, mergeBandwidthParams as mergeBandwidth } from '../interfaceParameters.js';
 import type { QemuDomainObj } from './domainObj.js';
 import type { QemuDriverState } from './driverState.js';
 import { saveStatus } from './runtimeStatus.js';
@@ -20,40 +20,8 @@ const Q = ErrorDomain.QEMU;
 const { LIVE, CONFIG } = DomainModificationImpact;
 const TYPED_PARAM_STRING_OKAY = 4;
 
-type Dir = 'inbound' | 'outbound';
-type Key = 'average' | 'peak' | 'burst' | 'floor';
-
-/** virDomainGetInterfaceParameters' fields, in libvirt's order. */
-const FIELDS: [string, Dir, Key][] = [
-  ['inbound.average', 'inbound', 'average'],
-  ['inbound.peak', 'inbound', 'peak'],
-  ['inbound.burst', 'inbound', 'burst'],
-  ['inbound.floor', 'inbound', 'floor'],
-  ['outbound.average', 'outbound', 'average'],
-  ['outbound.peak', 'outbound', 'peak'],
-  ['outbound.burst', 'outbound', 'burst'],
-];
-
-const TYPE_NAMES: Record<number, string> = { 1: 'int', 2: 'uint', 3: 'llong', 4: 'ullong', 5: 'double', 6: 'boolean', 7: 'string' };
-
-/** virDomainNetFind: by MAC when the string is one, else by host interface name. */
-export function findNetByDevice(def: DomainDef, device: string): InterfaceDef {
-  const nets = def.devices.interfaces ?? [];
-  const mac = normalizeMac(device);
-  const found = mac ? nets.find((n) => normalizeMac(n.mac.address) === mac) : nets.find((n) => n.target?.dev === device);
-  if (!found) throw virtError(ErrorNumber.INVALID_ARG, Q, `'${device}' is not a known interface`, { value: device });
-  return found;
-}
-
 function defsFor(obj: QemuDomainObj, flags: number): { live?: DomainDef; config?: DomainDef } {
-  let live = (flags & LIVE) !== 0;
-  let config = (flags & CONFIG) !== 0;
-  if (!live && !config) {
-    if (obj.active) live = true;
-    else config = true;
-  }
-  if (live && !obj.active) throw virtError(ErrorNumber.OPERATION_INVALID, Q, 'domain is not running');
-  if (config && !obj.persistent) throw virtError(ErrorNumber.OPERATION_INVALID, Q, 'transient domains do not have any persistent config');
+  const { live, config } = modificationImpact(obj, flags);
   return { live: live ? obj.def : undefined, config: config ? obj.persistentDef : undefined };
 }
 
@@ -70,24 +38,11 @@ export async function setInterfaceParameters(
   flags: number,
 ): Promise<void> {
   checkFlags(flags, LIVE | CONFIG, 'qemuDomainSetInterfaceParameters', Q);
-  const known = new Map(FIELDS.map(([f, d, k]) => [f, [d, k] as const]));
-  for (const p of params) {
-    if (!known.has(p.field)) {
-      throw virtError(ErrorNumber.INVALID_ARG, ErrorDomain.NONE, `parameter '${p.field}' not supported`, { value: p.field });
-    }
-    if (p.type !== TypedParameterType.UINT) {
-      throw virtError(
-        ErrorNumber.INVALID_ARG,
-        ErrorDomain.NONE,
-        `invalid type '${TYPE_NAMES[p.type] ?? p.type}' for parameter '${p.field}', expected 'uint'`,
-        { value: p.field },
-      );
-    }
-  }
+  checkBandwidthParams(params);
   await obj.job.run('set interface parameters', async () => {
     const { live, config } = defsFor(obj, flags);
-    const liveNet = live ? findNetByDevice(live, device) : undefined;
-    const configNet = config ? findNetByDevice(config, device) : undefined;
+    const liveNet = live ? findDomainNet(live, device) : undefined;
+    const configNet = config ? findDomainNet(config, device) : undefined;
     for (const net of [liveNet, configNet]) {
       const t = net && actualType(net);
       if (t && !['ethernet', 'bridge', 'network', 'direct'].includes(t)) {
@@ -100,7 +55,7 @@ export async function setInterfaceParameters(
     if (configNet && config) {
       const next = merged(configNet.bandwidth);
       const copy = structuredClone(config);
-      const target = findNetByDevice(copy, device);
+      const target = findDomainNet(copy, device);
       if (next) target.bandwidth = next;
       else delete target.bandwidth;
       await state.saveConfig(copy);
@@ -183,7 +138,5 @@ export async function getInterfaceParameters(
 ): Promise<TypedParam[]> {
   checkFlags(flags, LIVE | CONFIG | TYPED_PARAM_STRING_OKAY, 'qemuDomainGetInterfaceParameters', Q);
   const { live, config } = defsFor(obj, flags & (LIVE | CONFIG));
-  const net = findNetByDevice((live ?? config)!, device);
-  const bw = net.bandwidth;
-  return FIELDS.map(([field, dir, key]) => ({ field, type: TypedParameterType.UINT, value: Number(bw?.[dir]?.[key] ?? 0) }));
+  return bandwidthToParams(findDomainNet((live ?? config)!, device).bandwidth);
 }

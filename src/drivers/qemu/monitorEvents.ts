@@ -29,40 +29,26 @@ import type { QmpEvent } from './qmp.js';
 import { saveStatus } from './runtimeStatus.js';
 import { onNicRxFilterChanged } from './rxFilterChange.js';
 
-/** qemuDomainPausedReasonToSuspendedEvent */
-export function suspendedDetail(reason: number): number {
-  switch (reason) {
-    case DomainPausedReason.MIGRATION:
-      return DomainEventSuspendedDetailType.MIGRATED;
-    case DomainPausedReason.IOERROR:
-      return DomainEventSuspendedDetailType.IOERROR;
-    case DomainPausedReason.WATCHDOG:
-      return DomainEventSuspendedDetailType.WATCHDOG;
-    case DomainPausedReason.FROM_SNAPSHOT:
-      return DomainEventSuspendedDetailType.FROM_SNAPSHOT;
-    case DomainPausedReason.POSTCOPY:
-      return DomainEventSuspendedDetailType.POSTCOPY;
-    case DomainPausedReason.POSTCOPY_FAILED:
-      return DomainEventSuspendedDetailType.POSTCOPY_FAILED;
-    default:
-      return DomainEventSuspendedDetailType.PAUSED;
-  }
-}
+/** qemuDomainPausedReasonToSuspendedEvent: the SUSPENDED detail of a paused reason (else PAUSED). */
+const SUSPENDED_DETAIL: Record<number, number> = {
+  [DomainPausedReason.MIGRATION]: DomainEventSuspendedDetailType.MIGRATED,
+  [DomainPausedReason.IOERROR]: DomainEventSuspendedDetailType.IOERROR,
+  [DomainPausedReason.WATCHDOG]: DomainEventSuspendedDetailType.WATCHDOG,
+  [DomainPausedReason.FROM_SNAPSHOT]: DomainEventSuspendedDetailType.FROM_SNAPSHOT,
+  [DomainPausedReason.POSTCOPY]: DomainEventSuspendedDetailType.POSTCOPY,
+  [DomainPausedReason.POSTCOPY_FAILED]: DomainEventSuspendedDetailType.POSTCOPY_FAILED,
+};
 
-/** qemuDomainRunningReasonToResumeEvent */
-export function resumedDetail(reason: number): number {
-  switch (reason) {
-    case DomainRunningReason.RESTORED:
-    case DomainRunningReason.FROM_SNAPSHOT:
-      return DomainEventResumedDetailType.FROM_SNAPSHOT;
-    case DomainRunningReason.MIGRATED:
-      return DomainEventResumedDetailType.MIGRATED;
-    case DomainRunningReason.POSTCOPY:
-      return DomainEventResumedDetailType.POSTCOPY;
-    default:
-      return DomainEventResumedDetailType.UNPAUSED;
-  }
-}
+/** qemuDomainRunningReasonToResumeEvent: the RESUMED detail of a running reason (else UNPAUSED). */
+const RESUMED_DETAIL: Record<number, number> = {
+  [DomainRunningReason.RESTORED]: DomainEventResumedDetailType.FROM_SNAPSHOT,
+  [DomainRunningReason.FROM_SNAPSHOT]: DomainEventResumedDetailType.FROM_SNAPSHOT,
+  [DomainRunningReason.MIGRATED]: DomainEventResumedDetailType.MIGRATED,
+  [DomainRunningReason.POSTCOPY]: DomainEventResumedDetailType.POSTCOPY,
+};
+
+const suspendedDetail = (reason: number): number => SUSPENDED_DETAIL[reason] ?? DomainEventSuspendedDetailType.PAUSED;
+const resumedDetail = (reason: number): number => RESUMED_DETAIL[reason] ?? DomainEventResumedDetailType.UNPAUSED;
 
 /** Hooks the runtime's monitor and process to the driver. Called once per runtime. */
 export function watchRuntime(state: QemuDriverState, obj: QemuDomainObj, rt: DomainRuntime): void {
@@ -89,6 +75,8 @@ export function watchRuntime(state: QemuDriverState, obj: QemuDomainObj, rt: Dom
 /** QEMU is gone: tear down with the reason its end implies, unless someone else is doing it. */
 function onExit(state: QemuDriverState, obj: QemuDomainObj, rt: DomainRuntime): void {
   if (rt.detaching || rt.beingDestroyed || obj.runtime !== rt) return;
+  // Waits for a job in progress like any other (one that talks to this QEMU fails soon, its
+  // monitor being gone); giving up at once would leave a dead QEMU's domain running for good.
   void obj.job
     .run('process exit', async () => {
       if (obj.runtime !== rt || rt.beingDestroyed) return;
@@ -106,7 +94,7 @@ function onExit(state: QemuDriverState, obj: QemuDomainObj, rt: DomainRuntime): 
         detail = DomainEventStoppedDetailType.FAILED;
       }
       await stopDomain(state, obj, reason, { eventDetail: detail });
-    }, 0)
+    })
     .catch((err: unknown) => state.warn(err, obj, 'cleanup after QEMU exit'));
 }
 
@@ -115,11 +103,15 @@ export function monitorDrained(rt: DomainRuntime, timeoutMs = 2000): Promise<voi
   const qmp = rt.qmp;
   if (!qmp || qmp.closed) return Promise.resolve();
   return new Promise((resolve) => {
-    const t = setTimeout(resolve, timeoutMs);
-    qmp.once('close', () => {
+    const onClose = (): void => {
       clearTimeout(t);
       resolve();
-    });
+    };
+    const t = setTimeout(() => {
+      qmp.off('close', onClose);
+      resolve();
+    }, timeoutMs);
+    qmp.once('close', onClose);
   });
 }
 
@@ -132,18 +124,14 @@ function handleEvent(state: QemuDriverState, obj: QemuDomainObj, rt: DomainRunti
       if (obj.state === DomainState.RUNNING && !rt.fakeReboot) {
         const reason = rt.pausedReason ?? DomainPausedReason.UNKNOWN;
         rt.pausedReason = undefined;
-        obj.setState(DomainState.PAUSED, reason);
-        state.lifecycle(obj, DomainEventType.SUSPENDED, suspendedDetail(reason));
-        void saveStatus(state, obj);
+        transition(state, obj, [DomainState.PAUSED, reason], [DomainEventType.SUSPENDED, suspendedDetail(reason)]);
       }
       return;
     case 'RESUME':
       if (obj.state !== DomainState.RUNNING) {
         const reason = rt.runningReason ?? DomainRunningReason.UNPAUSED;
         rt.runningReason = undefined;
-        obj.setState(DomainState.RUNNING, reason);
-        state.lifecycle(obj, DomainEventType.RESUMED, resumedDetail(reason));
-        void saveStatus(state, obj);
+        transition(state, obj, [DomainState.RUNNING, reason], [DomainEventType.RESUMED, resumedDetail(reason)]);
       }
       return;
     case 'RESET':
@@ -190,9 +178,7 @@ function handleEvent(state: QemuDriverState, obj: QemuDomainObj, rt: DomainRunti
     case 'WAKEUP':
       state.emit({ eventId: DomainEventID.PMWAKEUP, dom: obj.ref(), reason: 0 });
       if (obj.state === DomainState.PMSUSPENDED) {
-        obj.setState(DomainState.RUNNING, DomainRunningReason.WAKEUP);
-        state.lifecycle(obj, DomainEventType.STARTED, DomainEventStartedDetailType.WAKEUP);
-        void saveStatus(state, obj);
+        transition(state, obj, [DomainState.RUNNING, DomainRunningReason.WAKEUP], [DomainEventType.STARTED, DomainEventStartedDetailType.WAKEUP]);
       }
       return;
     case 'BLOCK_IO_ERROR': {
@@ -228,6 +214,13 @@ function handleEvent(state: QemuDriverState, obj: QemuDomainObj, rt: DomainRunti
   }
 }
 
+/** A state change QEMU reported: the new state and reason, its lifecycle event, the status file. */
+function transition(state: QemuDriverState, obj: QemuDomainObj, [domState, reason]: [number, number], [event, detail]: [number, number]): void {
+  obj.setState(domState, reason);
+  state.lifecycle(obj, event, detail);
+  void saveStatus(state, obj);
+}
+
 function diskSourceOf(obj: QemuDomainObj, alias: string): string {
   const stripped = alias.replace(/^drive-/, '');
   const disk = (obj.def.devices.disks ?? []).find((x) => x.alias === stripped);
@@ -249,15 +242,13 @@ function onShutdown(state: QemuDriverState, obj: QemuDomainObj, rt: DomainRuntim
   // refused at define, so a guest reboot turned power-off never comes here to loop.)
   const restart = rt.fakeReboot || obj.def.onPoweroff === 'restart';
   if (!restart) {
-    obj.setState(DomainState.SHUTDOWN, DomainShutdownReason.UNKNOWN);
     const detail =
       guest === true
         ? DomainEventShutdownDetailType.GUEST
         : guest === false
           ? DomainEventShutdownDetailType.HOST
           : DomainEventShutdownDetailType.FINISHED;
-    state.lifecycle(obj, DomainEventType.SHUTDOWN, detail);
-    void saveStatus(state, obj);
+    transition(state, obj, [DomainState.SHUTDOWN, DomainShutdownReason.UNKNOWN], [DomainEventType.SHUTDOWN, detail]);
     // -no-shutdown keeps QEMU alive after the guest powered off: end it now (unless a destroy
     // is already doing so).
     if (!rt.beingDestroyed) rt.proc.signal('SIGTERM');
@@ -321,9 +312,7 @@ async function fakeReboot(state: QemuDriverState, obj: QemuDomainObj, rt: Domain
 function onPanic(state: QemuDriverState, obj: QemuDomainObj, rt: DomainRuntime): void {
   if (rt.crashed || !obj.active) return;
   rt.crashed = true;
-  obj.setState(DomainState.CRASHED, DomainCrashedReason.PANICKED);
-  state.lifecycle(obj, DomainEventType.CRASHED, DomainEventCrashedDetailType.PANICKED);
-  void saveStatus(state, obj);
+  transition(state, obj, [DomainState.CRASHED, DomainCrashedReason.PANICKED], [DomainEventType.CRASHED, DomainEventCrashedDetailType.PANICKED]);
   const action = obj.def.onCrash;
   if (action === 'preserve') return;
   const restart = action === 'restart' || action === 'rename-restart' || action === 'coredump-restart';

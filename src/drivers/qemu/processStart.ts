@@ -28,7 +28,7 @@ import { chardevSocketPath } from './devices/chardev.js';
 import { diskBlockdevProps, diskHasSource } from './devices/disk.js';
 import { QemuConsole } from './console.js';
 import { ptyPaths, QemuPtyConsole, type ConsoleEndpoint } from './ptyConsole.js';
-import type { DomainRuntime, QemuDomainObj } from './domainObj.js';
+import { newRuntime, type DomainRuntime, type QemuDomainObj } from './domainObj.js';
 import type { QemuDriverState } from './driverState.js';
 import { activateInterface, prepareInterface, releaseInterface, type PreparedInterface } from './interfaceHost.js';
 import { watchRuntime } from './monitorEvents.js';
@@ -190,9 +190,8 @@ export async function startDomain(state: QemuDriverState, obj: QemuDomainObj, op
     const exited = new AbortController();
     void proc.exited.then(() => exited.abort());
 
-    rt = {
+    rt = newRuntime({
       proc,
-      qmp: undefined,
       monitorPath,
       dir,
       logFile,
@@ -200,18 +199,9 @@ export async function startDomain(state: QemuDriverState, obj: QemuDomainObj, op
       // filled in once QEMU says where its ptys are
       consoles: new Map(),
       gotShutdown: false,
-      beingDestroyed: false,
-      fakeReboot: false,
-      crashed: false,
-      pausedReason: undefined,
-      runningReason: undefined,
-      detaching: false,
-      stopping: undefined,
-      statusWrites: Promise.resolve(),
-      deviceDeleted: new Map(),
       diskNodes,
       nextNodeIndex: disks.length + 1,
-    };
+    });
     obj.runtime = rt;
     // The status file is written while QEMU starts up (it names the pid): a driver that dies
     // from here on finds and cleans up after this QEMU.

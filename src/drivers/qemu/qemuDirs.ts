@@ -117,8 +117,3 @@ export function qemuDirsForURI(u: ConnectURI, env: NodeJS.ProcessEnv = process.e
       );
   }
 }
-
-/** A key naming one state directory (one driver state per state directory per process). */
-export function stateKey(d: QemuDirs): string {
-  return d.runDir;
-}

@@ -27,6 +27,7 @@ import {
   DomainUndefineFlagsValues,
   DomainXMLFlags,
   DrvFeature,
+  LIB_VERSION,
 } from '../constants.js';
 import type {
   CloseCallback,
@@ -49,11 +50,13 @@ import { EventBroker } from '../events.js';
 import { NetworkDriver } from '../network/index.js';
 import { checkFlags } from '../flags.js';
 import { ALL_DOMAIN_LIST_FLAGS, domainMatchesListFlags } from '../listFlags.js';
+import { oneDef } from '../modificationImpact.js';
 import type { DomainDef } from '../../conf/domain/index.js';
 import { QemuDomainObj } from './domainObj.js';
 import { acquireDriverState, releaseDriverState, type QemuDriverOptions, type QemuDriverState } from './driverState.js';
 import { attachDevice, detachDevice, updateDevice } from './hotplug.js';
 import { getInterfaceParameters, setInterfaceParameters } from './interfaceTune.js';
+import { monitorDrained } from './monitorEvents.js';
 import { startDomain } from './processStart.js';
 import { stopDomain } from './processStop.js';
 import { qemuDirsForURI } from './qemuDirs.js';
@@ -61,7 +64,6 @@ import { autostartDomains, reconnectDomains } from './reconnect.js';
 import { saveStatus } from './runtimeStatus.js';
 
 const Q = ErrorDomain.QEMU;
-const LIB_VERSION = 9_000_000;
 /** libvirt's default wait for QEMU to die after SIGTERM before SIGKILL (qemuProcessKill). */
 const DESTROY_GRACE_MS = 10_000;
 
@@ -357,7 +359,7 @@ export class QemuDriver implements Driver {
           throw err;
         }
         // QEMU's last words (SHUTDOWN on SIGTERM) come before the STOPPED event.
-        await monitorClosed(rt.qmp);
+        await monitorDrained(rt, 1000);
         await stopDomain(st, obj, DomainShutoffReason.DESTROYED, { eventDetail: DomainEventStoppedDetailType.DESTROYED });
       });
     } finally {
@@ -719,33 +721,6 @@ export class QemuDriver implements Driver {
   async networkEventDeregisterAny(callbackId: number): Promise<void> {
     return this.#networks.networkEventDeregisterAny(callbackId);
   }
-}
-
-/** Resolves when the monitor has closed (QEMU's last events read), or after a short wait. */
-function monitorClosed(qmp: { closed: boolean; once(ev: 'close', cb: () => void): unknown } | undefined): Promise<void> {
-  if (!qmp || qmp.closed) return Promise.resolve();
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, 1000);
-    qmp.once('close', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
-}
-
-/** virDomainObjGetOneDef: the live or persistent definition the impact flags select. */
-export function oneDef(obj: QemuDomainObj, flags: number): DomainDef {
-  const live = (flags & DomainModificationImpact.LIVE) !== 0;
-  const config = (flags & DomainModificationImpact.CONFIG) !== 0;
-  if (live && config) {
-    throw virtError(ErrorNumber.INVALID_ARG, Q, "Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive");
-  }
-  if (live && !obj.active) throw notRunning();
-  if (config && !obj.persistent) {
-    throw virtError(ErrorNumber.OPERATION_INVALID, Q, 'transient domains do not have any persistent config');
-  }
-  if (config && obj.active && obj.newDef) return obj.newDef;
-  return obj.def;
 }
 
 /** utime + stime of a process, in nanoseconds (/proc/PID/stat, clock ticks of 1/100 s). */

@@ -13,8 +13,7 @@ import {
 } from '../constants.js';
 import { QemuConsole } from './console.js';
 import { QemuPtyConsole } from './ptyConsole.js';
-import type { DomainRuntime } from './domainObj.js';
-import { QemuDomainObj } from './domainObj.js';
+import { newRuntime, QemuDomainObj } from './domainObj.js';
 import type { QemuDriverState } from './driverState.js';
 import { recordDeviceNames } from './interfaceHost.js';
 import { watchRuntime } from './monitorEvents.js';
@@ -64,27 +63,18 @@ async function reconnectOne(state: QemuDriverState, path: string): Promise<void>
   for (const name of recordDeviceNames(status.net)) state.net.names.reserve(name);
 
   const proc = await QemuProcess.attach({ pid: status.pid, startTime: status.startTime }, { logFile: status.logFile });
-  const rt: DomainRuntime = {
+  const rt = newRuntime({
     proc: proc ?? QemuProcess.gone({ pid: status.pid, startTime: status.startTime }, { logFile: status.logFile }),
-    qmp: undefined,
     monitorPath: status.monitorPath,
     dir: status.dir,
     logFile: status.logFile,
     net: status.net,
     consoles: new Map(status.consoles.map((c) => [c.alias, c.type === 'pty' ? new QemuPtyConsole(c.path) : new QemuConsole(c.path)])),
     gotShutdown: status.gotShutdown,
-    beingDestroyed: false,
-    fakeReboot: false,
     crashed: status.state === DomainState.CRASHED,
-    pausedReason: undefined,
-    runningReason: undefined,
-    detaching: false,
-    stopping: undefined,
-    statusWrites: Promise.resolve(),
-    deviceDeleted: new Map(),
     diskNodes: new Map(status.diskNodes),
     nextNodeIndex: status.nextNodeIndex,
-  };
+  });
   obj.runtime = rt;
   const target = obj;
 

@@ -1,11 +1,13 @@
 // Writing a running domain's status file from its in-memory state (see statusFile.ts).
+import { ErrorDomain, fromSystemError } from '../../errors/index.js';
 import type { QemuDomainObj } from './domainObj.js';
 import type { QemuDriverState } from './driverState.js';
 import { writeDomainStatus } from './statusFile.js';
 
 /**
  * Saves the status file of a running domain. Writes of one domain are chained, so a slow
- * earlier write never lands after a later one.
+ * earlier write never lands after a later one. A failed write is warned about (the chain's catch,
+ * which also makes a caller that does not wait safe) and rejects with a VirtError.
  */
 export function saveStatus(state: QemuDriverState, obj: QemuDomainObj): Promise<void> {
   const rt = obj.runtime;
@@ -29,7 +31,9 @@ export function saveStatus(state: QemuDriverState, obj: QemuDomainObj): Promise<
   const path = state.statusPath(obj.name);
   const write = async (): Promise<void> => {
     if (obj.runtime !== rt || rt.stopping) return;
-    await writeDomainStatus(path, snapshot, state.defaults);
+    await writeDomainStatus(path, snapshot, state.defaults).catch((err: unknown) => {
+      throw fromSystemError(err, ErrorDomain.QEMU, `cannot save status file '${path}'`, { value: path });
+    });
   };
   const p = rt.statusWrites.then(write, write);
   rt.statusWrites = p.catch((err: unknown) => state.warn(err, obj, `Unable to save status of domain '${obj.name}'`));

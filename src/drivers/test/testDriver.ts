@@ -25,6 +25,7 @@ import {
   DomainUndefineFlagsValues,
   DomainXMLFlags,
   DrvFeature,
+  LIB_VERSION,
   NetworkCreateFlags,
   NetworkDefineFlags,
   NetworkEventLifecycleType,
@@ -50,15 +51,13 @@ import { EventBroker } from '../events.js';
 import { checkFlags } from '../flags.js';
 import { ALL_DOMAIN_LIST_FLAGS, ALL_NETWORK_LIST_FLAGS, ALL_POOL_LIST_FLAGS, domainMatchesListFlags, networkMatchesListFlags, poolMatchesListFlags } from '../listFlags.js';
 import { bandwidthToParams, checkBandwidthParams, findDomainNet, mergeBandwidthParams } from '../interfaceParameters.js';
+import { oneDef } from '../modificationImpact.js';
 import { assignIfnames, domainNets, formatDomainDef, parseDomainDef } from './domainConf.js';
 import { formatNetworkDef, networkAddressBase, networkBridgeName, parseNetworkDef } from './networkConf.js';
 import { testCapabilitiesXML } from './capabilities.js';
 import { acquireNode, releaseNode, type DomainObj, type NetworkObj, type TestNode } from './testNode.js';
 
 const T = ErrorDomain.TEST;
-/** libvirt 9.0.0, the version whose behaviour this driver reproduces. */
-const LIB_VERSION = 9_000_000;
-
 const VCPU_MAXIMUM = 4;
 
 function unsupported(fn: string, domain: number): VirtError {
@@ -416,23 +415,8 @@ export class TestDriver implements Driver {
   }
 
   /** virDomainObjGetOneDef: the live or persistent definition the impact flags select. */
-  #oneDef(obj: DomainObj, flags: number) {
-    const live = (flags & DomainModificationImpact.LIVE) !== 0;
-    const config = (flags & DomainModificationImpact.CONFIG) !== 0;
-    if (live && config) {
-      throw new VirtError({
-        code: ErrorNumber.INVALID_ARG,
-        domain: ErrorDomain.DOMAIN,
-        message: "Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive",
-      });
-    }
-    const active = this.#node.isActive(obj);
-    if (live && !active) throw notRunning();
-    if (config && !obj.persistent) {
-      throw virtError(ErrorNumber.OPERATION_INVALID, ErrorDomain.DOMAIN, 'transient domains do not have any persistent config');
-    }
-    if (config && active && obj.newDef) return obj.newDef;
-    return obj.def;
+  #oneDef(obj: DomainObj, flags: number): DomainObj['def'] {
+    return oneDef({ def: obj.def, newDef: obj.newDef, active: this.#node.isActive(obj), persistent: obj.persistent }, flags);
   }
 
   async domainGetAutostart(dom: DomainRef): Promise<boolean> {

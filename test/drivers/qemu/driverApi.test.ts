@@ -3,13 +3,13 @@
 // clashes, persistent vs live definitions, undefine of a running domain, autostart, URIs and
 // their directories, and errors with libvirt's codes and words.
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type Connection, ErrorNumber, VirtError, open } from '../../../src/api/index.js';
+import { type Connection, ErrorDomain, ErrorNumber, VirtError, open } from '../../../src/api/index.js';
 import { parseConnectURI } from '../../../src/drivers/connectUri.js';
 import { DomainEventType as E } from '../../../src/drivers/constants.js';
-import { qemuDirsForURI } from '../../../src/drivers/qemu/index.js';
+import { openQemuDriver, qemuDirsForURI } from '../../../src/drivers/qemu/index.js';
 import { guestSkipReason } from '../../helpers/guest.js';
 import { skipUnless, tempDir } from '../../helpers/system.js';
 import { EventLog, assertNoRuntimeLeft, destroyAll, embedURI, openEmbed, statusPid } from './driverHarness.js';
@@ -109,6 +109,19 @@ describe('QEMU driver API (embedded, paused starts)', { skip }, () => {
     await dom.undefine();
     assert.equal(await dom.isPersistent(), false);
     assert.equal(existsSync(join(root, 'etc', 'qemu', 'api2.xml')), false);
+    // virDomainObjUpdateModificationImpact / virDomainObjGetOneDef: libvirt's words, from its
+    // domain conf code (error domain DOMAIN), the same for every call that takes these flags.
+    const transientConfig = 'Requested operation is not valid: transient domains do not have any persistent config';
+    const nic = "<interface type='ethernet'><mac address='52:54:00:0a:0b:0c'/><model type='virtio'/></interface>";
+    await assert.rejects(dom.attachDeviceFlags(nic, 2 /* CONFIG */), rejectsWith(ErrorNumber.OPERATION_INVALID, transientConfig));
+    await assert.rejects(dom.getVcpusFlags(2 /* CONFIG */), rejectsWith(ErrorNumber.OPERATION_INVALID, transientConfig));
+    await assert.rejects(dom.getVcpusFlags(3 /* LIVE|CONFIG */), (err: unknown) => {
+      assert.ok(err instanceof VirtError);
+      assert.equal(err.code, ErrorNumber.INVALID_ARG);
+      assert.equal(err.domain, ErrorDomain.DOMAIN);
+      assert.equal(err.message, "Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive");
+      return true;
+    });
     await dom.destroy();
     await assert.rejects(a.domainLookupByName('api2'), rejectsWith(ErrorNumber.NO_DOMAIN, /no domain with matching name 'api2'/));
 
@@ -136,6 +149,93 @@ describe('QEMU driver API (embedded, paused starts)', { skip }, () => {
     assert.deepEqual(eventsA.lifecycle('api5'), [[E.STOPPED, 5 /* FAILED */]]);
     assert.deepEqual(await dom.getState(), { state: 5, reason: 3 /* crashed */ });
     assertNoRuntimeLeft(root, 'api5');
+  });
+
+  test('undefine whose config file cannot be removed: a VirtError naming it, the domain still defined', async () => {
+    const dom = await a.domainDefineXML(guestDomainXML({ name: 'api8' }));
+    const config = join(root, 'etc', 'qemu', 'api8.xml');
+    const saved = readFileSync(config);
+    rmSync(config);
+    mkdirSync(join(config, 'x'), { recursive: true });
+    try {
+      await assert.rejects(dom.undefine(), (err: unknown) => {
+        assert.ok(err instanceof VirtError, `not a VirtError: ${String(err)}`);
+        assert.equal(err.code, ErrorNumber.SYSTEM_ERROR);
+        assert.match(err.message, new RegExp(`^cannot remove config ${config}: `));
+        return true;
+      });
+      assert.equal(await dom.isPersistent(), true);
+    } finally {
+      rmSync(config, { recursive: true, force: true });
+      writeFileSync(config, saved);
+    }
+    await dom.undefine();
+    assert.equal(existsSync(config), false);
+  });
+
+  test('update-device that cannot apply a bandwidth changes nothing, not even the link state', async () => {
+    const mac = '52:54:00:0a:0b:0d';
+    const nic = (extra: string): string => `<interface type='user'><mac address='${mac}'/><model type='virtio'/>${extra}</interface>`;
+    const dom = await a.domainCreateXML(guestDomainXML({ name: 'api9', interfaces: [nic('')] }), 1);
+    await assert.rejects(
+      dom.updateDeviceFlags(nic("<link state='down'/><bandwidth><inbound average='1000'/></bandwidth>"), 1 /* LIVE */),
+      rejectsWith(ErrorNumber.OPERATION_UNSUPPORTED, "Operation not supported: cannot change bandwidth of interface type 'user'"),
+    );
+    const xml = await dom.getXMLDesc();
+    assert.doesNotMatch(xml, /<link state='down'\/>/);
+    assert.doesNotMatch(xml, /<bandwidth>/);
+    await dom.destroy();
+  });
+
+  test('a QEMU that dies while a job holds the domain is torn down once the job ends', async () => {
+    const dom = await a.domainDefineXML(guestDomainXML({ name: 'api7' }));
+    await dom.createWithFlags(1);
+    const pid = statusPid(root, 'api7');
+    // The same state as `a`: hold the domain's job as a slow operation would.
+    const driver = await openQemuDriver(parseConnectURI(embedURI(root)));
+    try {
+      const obj = driver.state.lookup(await driver.domainLookupByName('api7'));
+      eventsA.clear();
+      await obj.job.run('slow operation', async () => {
+        process.kill(pid, 'SIGKILL');
+        await new Promise((r) => setTimeout(r, 300));
+      });
+      await eventsA.wait((e) => e.name === 'api7' && e.event === E.STOPPED);
+      assert.deepEqual(await dom.getState(), { state: 5, reason: 3 /* crashed */ });
+      assertNoRuntimeLeft(root, 'api7');
+    } finally {
+      await driver.close();
+    }
+  });
+
+  test('a status file that cannot be written: the call fails with a VirtError, no promise is left rejected', async () => {
+    const dom = await a.domainDefineXML(guestDomainXML({ name: 'api6' }));
+    await dom.createWithFlags(1);
+    const status = join(root, 'run', 'qemu', 'api6.xml');
+    const saved = readFileSync(status);
+    // A non-empty directory where the status file goes: the atomic rename onto it fails.
+    rmSync(status);
+    mkdirSync(join(status, 'x'), { recursive: true });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      // RESUME's handler saves the status in the background; resume itself waits for its own save.
+      await assert.rejects(dom.resume(), (err: unknown) => {
+        assert.ok(err instanceof VirtError, `not a VirtError: ${String(err)}`);
+        assert.equal(err.code, ErrorNumber.SYSTEM_ERROR);
+        assert.match(err.message, /status/);
+        return true;
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      rmSync(status, { recursive: true, force: true });
+      writeFileSync(status, saved);
+    }
+    await dom.destroy();
+    assertNoRuntimeLeft(root, 'api6');
   });
 
   test('autostart: a link in the autostart directory; started when a fresh process opens the state', async () => {

@@ -71,6 +71,19 @@ describe('the test guest', { skip }, () => {
       const third = new GuestConsole(await g.console.open());
       assert.equal(await third.run('echo third'), 'third\n');
       third.close();
+      await new Promise((res) => third.stream.once('close', res));
+      // A forced open while another is still connecting: the earlier one is refused, not left hanging.
+      const racing = g.console.open();
+      const forced = await g.console.open({ force: true });
+      await assert.rejects(racing, (err: unknown) => {
+        assert.ok(err instanceof VirtError);
+        assert.equal(err.code, ErrorNumber.OPERATION_FAILED);
+        assert.equal(err.message, 'operation failed: Active console session exists for this domain');
+        return true;
+      });
+      assert.equal(g.console.active, true);
+      forced.destroy();
+      await new Promise((res) => forced.once('close', res));
 
       // ACPI power button (system_powerdown): the guest powers itself off, QEMU exits cleanly.
       const shutdown = g.qmp.waitEvent('SHUTDOWN', { timeoutMs: 30_000 });

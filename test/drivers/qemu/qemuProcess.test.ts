@@ -15,6 +15,20 @@ function bareArgs(sock: string, extra: string[] = []): string[] {
 }
 
 /**
+ * A bare QEMU started the way a previous daemon would have left it: not our child (the shell
+ * that starts it exits at once, so QEMU is re-parented). Its pid.
+ */
+async function startOrphanQemu(sock: string): Promise<number> {
+  const sh = spawn('sh', ['-c', `qemu-system-x86_64 ${bareArgs(sock).join(' ')} >/dev/null 2>&1 </dev/null & echo $!`], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  let out = '';
+  sh.stdout.on('data', (d) => (out += d));
+  await new Promise((r) => sh.on('close', r));
+  return Number(out.trim());
+}
+
+/**
  * Spawns a bare QEMU and waits until its monitor answers: only from then on has QEMU its own
  * SIGTERM handler (an earlier SIGTERM kills it by the default action, even when stopped).
  */
@@ -127,15 +141,7 @@ describe('QEMU processes', { skip }, () => {
 
   test('attach finds a QEMU started by another process, sees it die, and refuses a stale identity', async () => {
     const sock = join(tmp.path, 'g.qmp');
-    // Started the way a previous daemon would have left it: not our child (the shell that
-    // started it exits at once, so QEMU is re-parented).
-    const sh = spawn('sh', ['-c', `qemu-system-x86_64 ${bareArgs(sock).join(' ')} >/dev/null 2>&1 </dev/null & echo $!`], {
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    let out = '';
-    sh.stdout.on('data', (d) => (out += d));
-    await new Promise((r) => sh.on('close', r));
-    const pid = Number(out.trim());
+    const pid = await startOrphanQemu(sock);
     const qmp = await QmpClient.connect(sock, { timeoutMs: 10_000 });
     const id = readProcessIdentity(pid);
     assert.ok(id);
@@ -154,13 +160,7 @@ describe('QEMU processes', { skip }, () => {
 
   test('kill() stops a QEMU that is not our child, through its pidfd', async () => {
     const sock = join(tmp.path, 'h.qmp');
-    const sh = spawn('sh', ['-c', `qemu-system-x86_64 ${bareArgs(sock).join(' ')} >/dev/null 2>&1 </dev/null & echo $!`], {
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    let out = '';
-    sh.stdout.on('data', (d) => (out += d));
-    await new Promise((r) => sh.on('close', r));
-    const pid = Number(out.trim());
+    const pid = await startOrphanQemu(sock);
     (await QmpClient.connect(sock, { timeoutMs: 10_000 })).close();
     const proc = await QemuProcess.attach(readProcessIdentity(pid)!);
     assert.ok(proc);
