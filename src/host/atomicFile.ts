@@ -3,9 +3,13 @@
 import { constants, promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
+// Makes each temp name of this process unique, so writes of one path that overlap (the last
+// rename wins) never collide on O_EXCL.
+let tmpSerial = 0;
+
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
   const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${(tmpSerial++).toString(36)}.tmp`);
   const fh = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
   try {
     await fh.writeFile(data);
