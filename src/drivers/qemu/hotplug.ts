@@ -140,6 +140,7 @@ async function attachInterfaceLive(
   const prepared = await prepareInterface(ctx, net, obj.def);
   const fdNames: string[] = [];
   let netdevAdded = false;
+  let deviceAdded = false;
   try {
     const netdev: Record<string, unknown> = { id: netdevId };
     if (prepared.tapfds.length > 0) {
@@ -185,9 +186,12 @@ async function attachInterfaceLive(
     // The guest side exactly as the command line builds it (model, MAC, address, queues).
     const device = interfaceDeviceProps(net, env);
     await qmp.execute('device_add', device);
+    deviceAdded = true;
     if (net.link?.state === 'down') await qmp.execute('set_link', { name: alias, up: false });
   } catch (err) {
     closeTapFds({ fds: prepared.tapfds });
+    // As libvirt's try_remove: a device QEMU took is asked to go again.
+    if (deviceAdded) await qmp.execute('device_del', { id: alias }).catch(() => undefined);
     if (netdevAdded) await qmp.execute('netdev_del', { id: netdevId }).catch(() => undefined);
     for (const name of fdNames) await qmp.execute('closefd', { fdname: name }).catch(() => undefined);
     await releaseInterface(ctx, prepared.record);
