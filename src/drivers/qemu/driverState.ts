@@ -111,6 +111,9 @@ export class QemuDriverState {
         warn: (m) => this.warn(new Error(m)),
       });
     } catch (err) {
+      // Nothing of a failed open stays held: the netlink socket goes with the lock.
+      this.netHost?.netlink.close();
+      this.netHost = undefined;
       this.releaseLock();
       throw err;
     }

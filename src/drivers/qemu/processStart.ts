@@ -9,7 +9,7 @@ import { access, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DomainDef } from '../../conf/domain/index.js';
 import type { ChrDef } from '../../conf/domain/chardev.js';
-import { ErrorDomain, ErrorNumber, VirtError, fromSystemError, virtError } from '../../errors/index.js';
+import { ErrorDomain, ErrorNumber, fromSystemError, virtError } from '../../errors/index.js';
 import { unixListenSocket } from '../../host/syscalls.js';
 import { closeTapFds } from '../../host/tap.js';
 import {
@@ -256,8 +256,9 @@ export async function startDomain(state: QemuDriverState, obj: QemuDomainObj, op
     const died = proc !== undefined && qmp !== undefined && (qmp.closed || !proc.running) && (await proc.waitExit(1000));
     await undoStart(state, obj, { persistentDef, prepared, proc, qmp, rt, dir });
     if (died) throw qemuStartError(live.name, await proc!.readLog(), 'startup');
-    if (err instanceof VirtError) throw err;
-    throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.QEMU, `failed to start domain '${live.name}': ${String(err)}`, undefined, { cause: err });
+    // A system call's failure (a file, a socket) is SYSTEM_ERROR naming the errno; anything
+    // else unexpected is INTERNAL_ERROR.
+    throw fromSystemError(err, ErrorDomain.QEMU, `failed to start domain '${live.name}'`);
   }
   state.lifecycle(obj, DomainEventType.STARTED, DomainEventStartedDetailType.BOOTED);
   if (opts.paused) state.lifecycle(obj, DomainEventType.SUSPENDED, DomainEventSuspendedDetailType.PAUSED);
