@@ -258,7 +258,7 @@ export async function startDomain(state: QemuDriverState, obj: QemuDomainObj, op
     if (died) throw qemuStartError(live.name, await proc!.readLog(), 'startup');
     // A system call's failure (a file, a socket) is SYSTEM_ERROR naming the errno; anything
     // else unexpected is INTERNAL_ERROR.
-    throw fromSystemError(err, ErrorDomain.QEMU, `failed to start domain '${live.name}'`);
+    throw fromSystemError(err, ErrorDomain.QEMU, `failed to start domain '${live.name}'`, { object: live.name });
   }
   state.lifecycle(obj, DomainEventType.STARTED, DomainEventStartedDetailType.BOOTED);
   if (opts.paused) state.lifecycle(obj, DomainEventType.SUSPENDED, DomainEventSuspendedDetailType.PAUSED);
