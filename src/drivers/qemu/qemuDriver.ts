@@ -476,8 +476,7 @@ export class QemuDriver implements Driver {
   async domainGetInfo(dom: DomainRef): Promise<DomainInfo> {
     const obj = this.state.lookup(dom);
     const def = obj.def;
-    let cpuTime = 0n;
-    if (obj.runtime?.proc.running) cpuTime = processCpuTime(obj.runtime.proc.pid);
+    const cpuTime = obj.runtime?.proc.cpuTime() ?? 0n;
     return {
       state: obj.state,
       maxMem: def.memory,
@@ -720,18 +719,6 @@ export class QemuDriver implements Driver {
 
   async networkEventDeregisterAny(callbackId: number): Promise<void> {
     return this.#networks.networkEventDeregisterAny(callbackId);
-  }
-}
-
-/** utime + stime of a process, in nanoseconds (/proc/PID/stat, clock ticks of 1/100 s). */
-function processCpuTime(pid: number): bigint {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    const ticks = BigInt(Number(f[11] ?? 0) + Number(f[12] ?? 0));
-    return ticks * 10_000_000n;
-  } catch {
-    return 0n;
   }
 }
 
