@@ -51,7 +51,7 @@ import { NetworkDriver } from '../network/index.js';
 import { checkFlags } from '../flags.js';
 import { ALL_DOMAIN_LIST_FLAGS, domainMatchesListFlags } from '../listFlags.js';
 import { oneDef } from '../modificationImpact.js';
-import type { DomainDef } from '../../conf/domain/index.js';
+import { hostArch, type DomainDef } from '../../conf/domain/index.js';
 import { QemuDomainObj } from './domainObj.js';
 import { acquireDriverState, releaseDriverState, type QemuDriverOptions, type QemuDriverState } from './driverState.js';
 import { attachDevice, detachDevice, updateDevice } from './hotplug.js';
@@ -740,19 +740,6 @@ function nodeInfo(): NodeInfo {
     // keep the simple figures
   }
   return { model: hostArch(), memory: Math.floor(totalmem() / 1024), cpus: list.length, mhz, nodes: 1, sockets, cores, threads };
-}
-
-export function hostArch(): string {
-  switch (process.arch) {
-    case 'x64':
-      return 'x86_64';
-    case 'arm64':
-      return 'aarch64';
-    case 'ia32':
-      return 'i686';
-    default:
-      return process.arch;
-  }
 }
 
 /** Addresses of the domain's NICs from the host's neighbour table (VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP). */
