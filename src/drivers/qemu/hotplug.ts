@@ -9,7 +9,7 @@ import { insertDisk } from '../../conf/domain/disk.js';
 import type { InterfaceDef } from '../../conf/domain/interface.js';
 import { ErrorDomain, ErrorNumber, virtError } from '../../errors/index.js';
 import { normalizeMac } from '../../host/macAddress.js';
-import { closeTapFds } from '../../host/tap.js';
+import { closeFds } from '../../host/tap.js';
 import { DomainDeviceModifyFlags, DomainEventID } from '../constants.js';
 import { checkFlags } from '../flags.js';
 import { modificationImpact } from '../modificationImpact.js';
@@ -25,7 +25,7 @@ import { activateInterface, prepareInterface, releaseInterface, type NetHostReco
 import type { QmpClient } from './qmp.js';
 import { setLiveBandwidth } from './interfaceTune.js';
 import { saveStatus } from './runtimeStatus.js';
-import { closeVhostFds, openVhostNet } from './vhostNet.js';
+import { openVhostNet } from './vhostNet.js';
 
 const Q = ErrorDomain.QEMU;
 const { LIVE, CONFIG, FORCE } = DomainDeviceModifyFlags;
@@ -163,7 +163,7 @@ async function attachInterfaceLive(
           vhostNames.push(name);
         }
       } finally {
-        closeVhostFds(vhostFds);
+        closeFds(vhostFds);
       }
       if (vhostNames.length) {
         netdev.vhost = true;
@@ -177,7 +177,7 @@ async function attachInterfaceLive(
     } else {
       throw virtError(ErrorNumber.OPERATION_UNSUPPORTED, Q, `live attach of interface type '${net.type}' is not supported`);
     }
-    closeTapFds({ fds: prepared.tapfds });
+    closeFds(prepared.tapfds);
     if (netdev.type) {
       await qmp.execute('netdev_add', netdev);
       netdevAdded = true;
@@ -189,7 +189,7 @@ async function attachInterfaceLive(
     deviceAdded = true;
     if (net.link?.state === 'down') await qmp.execute('set_link', { name: alias, up: false });
   } catch (err) {
-    closeTapFds({ fds: prepared.tapfds });
+    closeFds(prepared.tapfds);
     // As libvirt's try_remove: a device QEMU took is asked to go again.
     if (deviceAdded) await qmp.execute('device_del', { id: alias }).catch(() => undefined);
     if (netdevAdded) await qmp.execute('netdev_del', { id: netdevId }).catch(() => undefined);
