@@ -7,6 +7,7 @@ import { parseDeviceXML } from '../../conf/domain/index.js';
 import type { DiskDef } from '../../conf/domain/disk.js';
 import { insertDisk } from '../../conf/domain/disk.js';
 import type { InterfaceDef } from '../../conf/domain/interface.js';
+import { netDevBandwidthEqual } from '../../conf/netdevBandwidth.js';
 import { ErrorDomain, ErrorNumber, virtError } from '../../errors/index.js';
 import { normalizeMac } from '../../host/macAddress.js';
 import { closeFds } from '../../host/tap.js';
@@ -392,8 +393,7 @@ async function updateLive(
   }
   // The bandwidth first, then the link, as libvirt's qemuDomainChangeNet: a bandwidth that is
   // refused (type, session mode, a network's floor) leaves the link as it was.
-  const bwJson = (x: InterfaceDef['bandwidth']): string => JSON.stringify(x ?? null, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
-  if (bwJson(old.bandwidth) !== bwJson(want.bandwidth)) {
+  if (!netDevBandwidthEqual(old.bandwidth, want.bandwidth)) {
     const t = old.type === 'network' && old.actual ? old.actual.type : old.type;
     if (!['ethernet', 'bridge', 'network', 'direct'].includes(t)) {
       throw virtError(ErrorNumber.OPERATION_UNSUPPORTED, Q, `cannot change bandwidth of interface type '${old.type}'`);
