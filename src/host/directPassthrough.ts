@@ -3,11 +3,10 @@
 // device itself gets the guest's MAC first (spec §2.3, §2.4). Start saves the device's state
 // (PF-online check for a VF), sets the MAC (and VF VLAN), creates the macvtap down and opens its
 // queues; any failure undoes the steps before it. Stop deletes the macvtap and restores.
-import { closeSync } from 'node:fs';
-import { ErrorDomain, VirtError, fromSystemError } from '../errors/index.js';
+import type { VirtError } from '../errors/index.js';
 import { getLink, setLinkUp } from './link.js';
 import { createMacvtap, deleteMacvtap, openMacvtapQueues } from './macvtap.js';
-import type { NetHost } from './netHost.js';
+import { collectWarnings, type NetHost } from './netHost.js';
 import { readNetConfig, restoreSavedNetConfig, saveNetConfig, setNetConfig, type VlanConfig } from './netConfigState.js';
 
 export interface DirectPassthroughOptions {
@@ -37,14 +36,6 @@ async function restoreDevice(host: NetHost, linkdev: string, stateDir: string): 
   if (saved) await restoreSavedNetConfig(host, linkdev, -1, saved, 'direct');
 }
 
-function report(host: NetHost, warnings: VirtError[]) {
-  return (err: unknown) => {
-    const e = err instanceof VirtError ? err : fromSystemError(err, ErrorDomain.NONE, 'restore failed');
-    warnings.push(e);
-    host.warn?.(e);
-  };
-}
-
 /** Start (and hotplug) of a passthrough direct interface. The macvtap is left down. */
 export async function prepareDirectPassthrough(host: NetHost, options: DirectPassthroughOptions): Promise<DirectPassthroughDevice> {
   const { linkdev, stateDir } = options;
@@ -55,7 +46,7 @@ export async function prepareDirectPassthrough(host: NetHost, options: DirectPas
   const undo: (() => Promise<void>)[] = [() => restoreDevice(host, linkdev, stateDir)];
   const rollback = async () => {
     const warnings: VirtError[] = [];
-    for (const step of undo.reverse()) await step().catch(report(host, warnings));
+    for (const step of undo.reverse()) await step().catch(collectWarnings(host, warnings));
   };
   try {
     await setNetConfig(host, linkdev, -1, { adminMac: null, vlan, mac: options.guestMac, setVlan });
@@ -94,17 +85,10 @@ export async function startDirectInterface(host: NetHost, name: string, physdev?
  */
 export async function restoreDirectPassthrough(
   host: NetHost,
-  options: { name: string; linkdev: string; stateDir: string; fds?: number[] },
+  options: { name: string; linkdev: string; stateDir: string },
 ): Promise<VirtError[]> {
   const warnings: VirtError[] = [];
-  const warn = report(host, warnings);
-  for (const fd of options.fds ?? []) {
-    try {
-      closeSync(fd);
-    } catch {
-      // already closed
-    }
-  }
+  const warn = collectWarnings(host, warnings);
   if (await getLink(host.netlink, options.name).catch(() => null)) {
     await setLinkUp(host.netlink, options.name, false).catch(warn);
   }

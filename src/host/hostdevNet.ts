@@ -4,9 +4,9 @@
 // a failure at any step undoes the steps before it, state file included. Stop restores what was
 // saved and gives the VF back to its host driver.
 import { promises as fs } from 'node:fs';
-import { Errno, ErrorDomain, ErrorNumber, VirtError, fromSystemError, systemError, virtError } from '../errors/index.js';
+import { Errno, ErrorDomain, ErrorNumber, VirtError, systemError, virtError } from '../errors/index.js';
 import { formatMac, macBytes } from './macAddress.js';
-import type { NetHost } from './netHost.js';
+import { collectWarnings, type NetHost } from './netHost.js';
 import { readNetConfig, restoreSavedNetConfig, saveNetConfig, setNetConfig, type VlanConfig } from './netConfigState.js';
 import { detachPciDevice, isVfPciDir, pciDeviceDir, pciDriverName, pciHeaderType, reattachPciDevice, vfInfo } from './pciSysfs.js';
 
@@ -32,14 +32,6 @@ export interface PreparedHostdevInterface {
   vf: number;
   /** The state file kept until stop. */
   stateFile: string;
-}
-
-function warnOf(host: NetHost, warnings: VirtError[]) {
-  return (err: unknown) => {
-    const e = err instanceof VirtError ? err : fromSystemError(err, ErrorDomain.NONE, 'restore failed');
-    warnings.push(e);
-    host.warn?.(e);
-  };
 }
 
 /**
@@ -92,8 +84,8 @@ export async function prepareHostdevInterface(host: NetHost, options: HostdevInt
     await setNetConfig(host, loc.pf, loc.vf, { adminMac: guestMac, vlan, mac: null, setVlan: vlan !== null });
   } catch (err) {
     const ignored: VirtError[] = [];
-    await restoreNetConfig(host, address, stateDir, warnOf(host, ignored));
-    if (managed) await reattachPciDevice(host.sysfs, address).catch(warnOf(host, ignored));
+    await restoreNetConfig(host, address, stateDir, collectWarnings(host, ignored));
+    if (managed) await reattachPciDevice(host.sysfs, address).catch(collectWarnings(host, ignored));
     await fs.rm(stateFile, { force: true });
     throw err;
   }
@@ -130,7 +122,7 @@ export async function restoreHostdevInterface(
   options: { address: string; stateDir: string; managed?: boolean },
 ): Promise<VirtError[]> {
   const warnings: VirtError[] = [];
-  const warn = warnOf(host, warnings);
+  const warn = collectWarnings(host, warnings);
   await restoreNetConfig(host, options.address, options.stateDir, warn);
   if (options.managed ?? true) await reattachPciDevice(host.sysfs, options.address).catch(warn);
   return warnings;

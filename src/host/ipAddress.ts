@@ -18,15 +18,6 @@ const AF_INET = 2;
 const AF_INET6 = 10;
 const RT_TABLE_MAIN = 254;
 
-/** One address of a link, as the kernel reports it. */
-export interface LinkAddress {
-  ifindex: number;
-  family: 4 | 6;
-  /** canonical text */
-  address: string;
-  prefix: number;
-}
-
 /** One route of the main table. */
 export interface RouteEntry {
   family: 4 | 6;
@@ -57,10 +48,10 @@ async function ifindexOf(nl: RtNetlink, ifname: string, op: string): Promise<num
   return link.index;
 }
 
-function addressPayload(a: SocketAddr, prefix: number, index: number, withBroadcast: boolean): Uint8Array[] {
+function addressPayload(a: SocketAddr, prefix: number, index: number): Uint8Array[] {
   const bytes = Buffer.from(a.bytes);
   const attrs: rt.AddressAttrs = { local: bytes, address: bytes };
-  if (withBroadcast && a.family === 4 && prefix < 31) {
+  if (a.family === 4 && prefix < 31) {
     const mask = prefixToNetmask(prefix, 4)!;
     attrs.broadcast = Buffer.from(a.bytes.map((b, i) => b | (~mask.bytes[i]! & 0xff)));
   }
@@ -80,57 +71,8 @@ export async function addIpAddress(nl: RtNetlink, ifname: string, address: strin
   const op = `Error adding IP address ${formatSocketAddr(a)}/${prefix} to ${ifname}`;
   const index = await ifindexOf(nl, ifname, op);
   const opts = { op, dev: ifname };
-  const rc = ackResult(await nl.request(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, addressPayload(a, prefix, index, true), opts), opts);
+  const rc = ackResult(await nl.request(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, addressPayload(a, prefix, index), opts), opts);
   if (rc < 0) throw systemError(ErrorDomain.NONE, -rc, op, { object: ifname, value: address });
-}
-
-/** Removes `address/prefix` from `ifname`; with missingOk a missing address or link is fine. */
-export async function deleteIpAddress(
-  nl: RtNetlink,
-  ifname: string,
-  address: string,
-  prefix: number,
-  options: { missingOk?: boolean } = {},
-): Promise<void> {
-  const a = parseAddr(address, 'IP address');
-  checkPrefix(a, prefix, address);
-  const op = `Error removing IP address ${formatSocketAddr(a)}/${prefix} from ${ifname}`;
-  const link = await getLink(nl, ifname);
-  if (!link) {
-    if (options.missingOk) return;
-    throw systemError(ErrorDomain.NONE, Errno.ENODEV, op, { object: ifname });
-  }
-  const opts = { op, dev: ifname };
-  const rc = ackResult(await nl.request(RTM_DELADDR, 0, addressPayload(a, prefix, link.index, false), opts), opts);
-  // EADDRNOTAVAIL: the address is not there.
-  if (rc === -Errno.EADDRNOTAVAIL && options.missingOk) return;
-  if (rc < 0) throw systemError(ErrorDomain.NONE, -rc, op, { object: ifname, value: address });
-}
-
-/** The addresses of every link (or of the link with index `ifindex`). */
-export async function listIpAddresses(nl: RtNetlink, ifindex?: number): Promise<LinkAddress[]> {
-  const op = 'Unable to list IP addresses';
-  const out = new (pkg().AttrStream)();
-  out.emit(pkg().rt.formatAddress({}));
-  const reply = await nl.request(RTM_GETADDR, NLM_F_DUMP, out.bufs, { op });
-  if (reply.kind === 'error') throw systemError(ErrorDomain.NONE, reply.errno, op);
-  if (reply.kind === 'ack') return [];
-  const result: LinkAddress[] = [];
-  for (const m of reply.messages) {
-    if (m.type !== RTM_NEWADDR) continue;
-    const msg = pkg().rt.parseAddressMessage(m.data);
-    const family = msg.data.family === AF_INET ? 4 : msg.data.family === AF_INET6 ? 6 : 0;
-    const raw = msg.attrs.local ?? msg.attrs.address;
-    if (!family || !raw) continue;
-    if (ifindex !== undefined && msg.data.index !== ifindex) continue;
-    result.push({
-      ifindex: msg.data.index ?? 0,
-      family,
-      address: formatSocketAddr({ family, bytes: Uint8Array.from(raw) }),
-      prefix: msg.data.prefixlen ?? 0,
-    });
-  }
-  return result;
 }
 
 export interface AddRouteOptions {

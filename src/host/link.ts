@@ -133,10 +133,6 @@ export async function listLinks(nl: RtNetlink): Promise<LinkState[]> {
   return reply.messages.filter((m) => m.type === RTM_NEWLINK).map((m) => parseLinkReply(m.data, opts));
 }
 
-export async function linkExists(nl: RtNetlink, name: string): Promise<boolean> {
-  return (await getLink(nl, name)) !== null;
-}
-
 async function requireIndex(nl: RtNetlink, name: string, op: string): Promise<number> {
   const l = await getLink(nl, name);
   if (!l) throw systemError(ErrorDomain.NONE, Errno.ENODEV, op, { object: name });

@@ -2,6 +2,7 @@
 // construction (DESIGN.md "Host access"): the rtnetlink socket, the sysfs root, the device
 // directory and the name counters. Tests pass a netlink endpoint simulating a kernel with
 // SR-IOV NICs and a sysfs tree in a temporary directory.
+import { ErrorDomain, VirtError, fromSystemError } from '../errors/index.js';
 import { RtNetlink } from './netlink.js';
 import { NetdevNames } from './netdevNames.js';
 import { SysfsRoot } from './sysfs.js';
@@ -25,5 +26,17 @@ export function netHost(parts: Partial<NetHost> = {}): NetHost {
     names: parts.names ?? new NetdevNames(),
     devDir: parts.devDir ?? '/dev',
     ...(parts.warn ? { warn: parts.warn } : {}),
+  };
+}
+
+/**
+ * A warn callback for a restore that goes on past failures: each failure (as a VirtError) is
+ * kept in `warnings`, for the caller to return, and passed to host.warn.
+ */
+export function collectWarnings(host: NetHost, warnings: VirtError[]): (err: unknown) => void {
+  return (err: unknown) => {
+    const e = err instanceof VirtError ? err : fromSystemError(err, ErrorDomain.NONE, 'restore failed');
+    warnings.push(e);
+    host.warn?.(e);
   };
 }

@@ -60,7 +60,8 @@ export interface CreateTapOptions {
   tunPath?: string;
 }
 
-function closeAll(fds: number[]): void {
+/** Closes each descriptor of the list (one already closed is skipped) and empties the list. */
+export function closeFds(fds: number[]): void {
   for (const fd of fds.splice(0)) {
     try {
       closeSync(fd);
@@ -150,7 +151,7 @@ export async function createTap(host: NetHost, options: CreateTapOptions = {}): 
     const link = await getLink(host.netlink, name);
     return { name, ifindex: link?.index ?? 0, fds, vnetHdr: !!options.vnetHdr, type: 'tap' };
   } catch (err) {
-    closeAll(fds);
+    closeFds(fds);
     throw err;
   }
 }
@@ -230,7 +231,7 @@ export async function openUnmanagedTap(host: NetHost, name: string | undefined |
       fds.push(fd);
     }
   } catch (err) {
-    closeAll(fds);
+    closeFds(fds);
     throw err instanceof VirtError ? err : fromSystemError(err, ErrorDomain.NONE, `Unable to open tap device ${name}`);
   }
   return { name, ifindex: link.index, fds, vnetHdr: !!tun.vnetHdr, type: 'tap' };
@@ -238,5 +239,5 @@ export async function openUnmanagedTap(host: NetHost, name: string | undefined |
 
 /** Closes the fds of a tap this process still holds (after QEMU got its copies, or on failure). */
 export function closeTapFds(dev: Pick<TapDevice, 'fds'>): void {
-  closeAll(dev.fds);
+  closeFds(dev.fds);
 }

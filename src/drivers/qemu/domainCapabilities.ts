@@ -2,6 +2,7 @@
 // arch and virt type, what a domain may use — in libvirt 9.0's shape, with the values tsvirt's
 // command line can express (not everything QEMU could do).
 import type { DomainCapabilities, DomainCapsItem } from '../../conf/capabilities/index.js';
+import { hostArch } from '../../conf/domain/index.js';
 import { ErrorDomain, ErrorNumber, virtError } from '../../errors/index.js';
 import type { QemuCaps } from './capabilities.js';
 import { findMachine } from './domainDefaults.js';
@@ -26,10 +27,6 @@ export interface DomainCapabilitiesHost {
 
 function invalidArg(detail: string): Error {
   return virtError(ErrorNumber.INVALID_ARG, ErrorDomain.QEMU, detail);
-}
-
-function hostArch(): string {
-  return process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : process.arch;
 }
 
 // virDomainVirtType's names: any other virttype is "unknown"; these are known but only qemu and

@@ -3,6 +3,7 @@
 // per emulator binary with its machine types and domain types, in libvirt 9.0's shape.
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
+import { hostArch } from '../../conf/domain/index.js';
 import type { Capabilities, CacheBank, GuestCapabilities, GuestMachine, HostCapabilities, NumaCell } from '../../conf/capabilities/index.js';
 import type { QemuCaps } from './capabilities.js';
 
@@ -63,10 +64,6 @@ function uuidFromHex(hex: string): string | undefined {
   const h = hex.trim().toLowerCase().replace(/-/g, '');
   if (!/^[0-9a-f]{32}$/.test(h) || /^(.)\1*$/.test(h)) return undefined;
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
-
-function hostArch(): string {
-  return process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : process.arch === 'ia32' ? 'i686' : process.arch;
 }
 
 interface CpuTopo {

@@ -7,9 +7,10 @@ import { parseDeviceXML } from '../../conf/domain/index.js';
 import type { DiskDef } from '../../conf/domain/disk.js';
 import { insertDisk } from '../../conf/domain/disk.js';
 import type { InterfaceDef } from '../../conf/domain/interface.js';
+import { netDevBandwidthEqual } from '../../conf/netdevBandwidth.js';
 import { ErrorDomain, ErrorNumber, virtError } from '../../errors/index.js';
 import { normalizeMac } from '../../host/macAddress.js';
-import { closeTapFds } from '../../host/tap.js';
+import { closeFds } from '../../host/tap.js';
 import { DomainDeviceModifyFlags, DomainEventID } from '../constants.js';
 import { checkFlags } from '../flags.js';
 import { modificationImpact } from '../modificationImpact.js';
@@ -25,7 +26,7 @@ import { activateInterface, prepareInterface, releaseInterface, type NetHostReco
 import type { QmpClient } from './qmp.js';
 import { setLiveBandwidth } from './interfaceTune.js';
 import { saveStatus } from './runtimeStatus.js';
-import { closeVhostFds, openVhostNet } from './vhostNet.js';
+import { openVhostNet } from './vhostNet.js';
 
 const Q = ErrorDomain.QEMU;
 const { LIVE, CONFIG, FORCE } = DomainDeviceModifyFlags;
@@ -163,7 +164,7 @@ async function attachInterfaceLive(
           vhostNames.push(name);
         }
       } finally {
-        closeVhostFds(vhostFds);
+        closeFds(vhostFds);
       }
       if (vhostNames.length) {
         netdev.vhost = true;
@@ -177,7 +178,7 @@ async function attachInterfaceLive(
     } else {
       throw virtError(ErrorNumber.OPERATION_UNSUPPORTED, Q, `live attach of interface type '${net.type}' is not supported`);
     }
-    closeTapFds({ fds: prepared.tapfds });
+    closeFds(prepared.tapfds);
     if (netdev.type) {
       await qmp.execute('netdev_add', netdev);
       netdevAdded = true;
@@ -189,7 +190,7 @@ async function attachInterfaceLive(
     deviceAdded = true;
     if (net.link?.state === 'down') await qmp.execute('set_link', { name: alias, up: false });
   } catch (err) {
-    closeTapFds({ fds: prepared.tapfds });
+    closeFds(prepared.tapfds);
     // As libvirt's try_remove: a device QEMU took is asked to go again.
     if (deviceAdded) await qmp.execute('device_del', { id: alias }).catch(() => undefined);
     if (netdevAdded) await qmp.execute('netdev_del', { id: netdevId }).catch(() => undefined);
@@ -392,8 +393,7 @@ async function updateLive(
   }
   // The bandwidth first, then the link, as libvirt's qemuDomainChangeNet: a bandwidth that is
   // refused (type, session mode, a network's floor) leaves the link as it was.
-  const bwJson = (x: InterfaceDef['bandwidth']): string => JSON.stringify(x ?? null, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
-  if (bwJson(old.bandwidth) !== bwJson(want.bandwidth)) {
+  if (!netDevBandwidthEqual(old.bandwidth, want.bandwidth)) {
     const t = old.type === 'network' && old.actual ? old.actual.type : old.type;
     if (!['ethernet', 'bridge', 'network', 'direct'].includes(t)) {
       throw virtError(ErrorNumber.OPERATION_UNSUPPORTED, Q, `cannot change bandwidth of interface type '${old.type}'`);

@@ -21,7 +21,7 @@ import type { NetDevBandwidth } from '../../host/bandwidth.js';
 import { getLink } from '../../host/link.js';
 import { createMacvtap, deleteMacvtap, openMacvtapQueues } from '../../host/macvtap.js';
 import type { NetHost } from '../../host/netHost.js';
-import { closeTapFds, createTap, deleteTap, openUnmanagedTap, type TapDevice } from '../../host/tap.js';
+import { closeFds, createTap, deleteTap, openUnmanagedTap, type TapDevice } from '../../host/tap.js';
 import { prepareDirectPassthrough, restoreDirectPassthrough, startDirectInterface } from '../../host/directPassthrough.js';
 import { prepareHostdevInterface, restoreHostdevInterface } from '../../host/hostdevNet.js';
 import type { VlanConfig } from '../../host/netConfigState.js';
@@ -152,7 +152,7 @@ export async function prepareInterface(
     }
     return prepared;
   } catch (err) {
-    closeTapFds({ fds: prepared.tapfds });
+    closeFds(prepared.tapfds);
     await releaseInterface(ctx, record);
     if (net.type === 'network') {
       delete net.actual;

@@ -3,6 +3,7 @@
 // RTC_CHANGE, WATCHDOG, BALLOON_CHANGE, SUSPEND/WAKEUP, block I/O errors, tray moves,
 // NIC_RX_FILTER_CHANGED (rxFilterChange.ts); and
 // QEMU's exit, seen at once (our child's exit, or the monitor's hangup plus a pidfd).
+import { ErrorDomain, ErrorNumber, virtError } from '../../errors/index.js';
 import {
   DomainCrashedReason,
   DomainEventCrashedDetailType,
@@ -266,7 +267,7 @@ async function fakeReboot(state: QemuDriverState, obj: QemuDomainObj, rt: Domain
   rt.rebooting = true;
   try {
     await obj.job.run('reboot', async () => {
-      if (obj.runtime !== rt || !rt.qmp) throw new Error('guest unexpectedly quit');
+      if (obj.runtime !== rt || !rt.qmp) throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.QEMU, `guest '${obj.name}' unexpectedly quit`);
       const qmp = rt.qmp;
       // With on_reboot='destroy' QEMU turns every reset into a power-off; this one must reset.
       const noReboot = obj.def.onReboot === 'destroy';

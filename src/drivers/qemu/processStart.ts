@@ -11,7 +11,7 @@ import type { DomainDef } from '../../conf/domain/index.js';
 import type { ChrDef } from '../../conf/domain/chardev.js';
 import { ErrorDomain, ErrorNumber, fromSystemError, virtError } from '../../errors/index.js';
 import { unixListenSocket } from '../../host/syscalls.js';
-import { closeTapFds } from '../../host/tap.js';
+import { closeFds } from '../../host/tap.js';
 import {
   DomainEventStartedDetailType,
   DomainEventSuspendedDetailType,
@@ -32,7 +32,7 @@ import { newRuntime, type DomainRuntime, type QemuDomainObj } from './domainObj.
 import type { QemuDriverState } from './driverState.js';
 import { activateInterface, prepareInterface, releaseInterface, type PreparedInterface } from './interfaceHost.js';
 import { watchRuntime } from './monitorEvents.js';
-import { closeVhostFds, openVhostNet } from './vhostNet.js';
+import { openVhostNet } from './vhostNet.js';
 import { QemuProcess, qemuStartError } from './qemuProcess.js';
 import { QmpClient } from './qmp.js';
 import { saveStatus } from './runtimeStatus.js';
@@ -182,8 +182,8 @@ export async function startDomain(state: QemuDriverState, obj: QemuDomainObj, op
     } finally {
       // QEMU has its copies now (or never will): ours would keep a failed start's taps alive,
       // and a QEMU that dies must take the monitor's listening socket with it.
-      for (const p of prepared) closeTapFds({ fds: p.tapfds });
-      closeVhostFds(vhostOpened.splice(0));
+      for (const p of prepared) closeFds(p.tapfds);
+      closeFds(vhostOpened);
       closeSync(monitorFd);
       monitorFd = undefined;
     }
@@ -251,7 +251,7 @@ export async function startDomain(state: QemuDriverState, obj: QemuDomainObj, op
     void saveStatus(state, obj);
   } catch (err) {
     if (monitorFd !== undefined) closeSync(monitorFd);
-    closeVhostFds(vhostOpened);
+    closeFds(vhostOpened);
     // QEMU died under a monitor command: its own words explain why.
     const died = proc !== undefined && qmp !== undefined && (qmp.closed || !proc.running) && (await proc.waitExit(1000));
     await undoStart(state, obj, { persistentDef, prepared, proc, qmp, rt, dir });
@@ -283,7 +283,7 @@ async function undoStart(
   }
   s.qmp?.close();
   if (s.proc?.running) await s.proc.kill({ graceMs: 1000 }).catch((e: unknown) => state.warn(e, obj));
-  for (const p of s.prepared) closeTapFds({ fds: p.tapfds });
+  for (const p of s.prepared) closeFds(p.tapfds);
   const ictx = state.interfaceContext();
   for (const p of [...s.prepared].reverse()) await releaseInterface({ ...ictx, warn: (e) => state.warn(e, obj) }, p.record);
   if (s.rt) await s.rt.statusWrites;

@@ -51,7 +51,7 @@ import { NetworkDriver } from '../network/index.js';
 import { checkFlags } from '../flags.js';
 import { ALL_DOMAIN_LIST_FLAGS, domainMatchesListFlags } from '../listFlags.js';
 import { oneDef } from '../modificationImpact.js';
-import type { DomainDef } from '../../conf/domain/index.js';
+import { hostArch, type DomainDef } from '../../conf/domain/index.js';
 import { QemuDomainObj } from './domainObj.js';
 import { acquireDriverState, releaseDriverState, type QemuDriverOptions, type QemuDriverState } from './driverState.js';
 import { attachDevice, detachDevice, updateDevice } from './hotplug.js';
@@ -476,8 +476,7 @@ export class QemuDriver implements Driver {
   async domainGetInfo(dom: DomainRef): Promise<DomainInfo> {
     const obj = this.state.lookup(dom);
     const def = obj.def;
-    let cpuTime = 0n;
-    if (obj.runtime?.proc.running) cpuTime = processCpuTime(obj.runtime.proc.pid);
+    const cpuTime = obj.runtime?.proc.cpuTime() ?? 0n;
     return {
       state: obj.state,
       maxMem: def.memory,
@@ -723,18 +722,6 @@ export class QemuDriver implements Driver {
   }
 }
 
-/** utime + stime of a process, in nanoseconds (/proc/PID/stat, clock ticks of 1/100 s). */
-function processCpuTime(pid: number): bigint {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    const ticks = BigInt(Number(f[11] ?? 0) + Number(f[12] ?? 0));
-    return ticks * 10_000_000n;
-  } catch {
-    return 0n;
-  }
-}
-
 function nodeInfo(): NodeInfo {
   const list = cpus();
   const mhz = Math.round(list[0]?.speed ?? 0);
@@ -753,19 +740,6 @@ function nodeInfo(): NodeInfo {
     // keep the simple figures
   }
   return { model: hostArch(), memory: Math.floor(totalmem() / 1024), cpus: list.length, mhz, nodes: 1, sockets, cores, threads };
-}
-
-export function hostArch(): string {
-  switch (process.arch) {
-    case 'x64':
-      return 'x86_64';
-    case 'arm64':
-      return 'aarch64';
-    case 'ia32':
-      return 'i686';
-    default:
-      return process.arch;
-  }
 }
 
 /** Addresses of the domain's NICs from the host's neighbour table (VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP). */

@@ -197,6 +197,12 @@ export class QemuProcess extends EventEmitter<QemuProcessEvents> {
     return this.exitInfo === undefined;
   }
 
+  /** CPU time used so far (utime + stime, clock ticks of 1/100 s), in nanoseconds; 0 once gone. */
+  cpuTime(): bigint {
+    if (!this.running) return 0n;
+    return BigInt(readStat(this.pid)?.cpuTicks ?? 0) * 10_000_000n;
+  }
+
   /**
    * Tells a process that is not our child that its monitor hung up: from now on it watches its
    * pidfd until the process has exited, then emits 'exit'. No effect on a child (its exit event
@@ -319,7 +325,7 @@ function readStartTime(pid: number): number | undefined {
   return readStat(pid)?.startTime;
 }
 
-function readStat(pid: number): { state: string; startTime: number } | undefined {
+function readStat(pid: number): { state: string; startTime: number; cpuTicks: number } | undefined {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/stat`, 'latin1');
@@ -328,8 +334,8 @@ function readStat(pid: number): { state: string; startTime: number } | undefined
   }
   // "pid (comm) state ppid …": comm may hold spaces and parentheses, so split after the last ')'.
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  // fields[0] is field 3 (state); starttime is field 22.
-  return { state: fields[0] ?? '?', startTime: Number(fields[19]) };
+  // fields[0] is field 3 (state); utime and stime are fields 14 and 15, starttime field 22.
+  return { state: fields[0] ?? '?', startTime: Number(fields[19]), cpuTicks: Number(fields[11] ?? 0) + Number(fields[12] ?? 0) };
 }
 
 /** The end of a log file from `from` on, at most maxBytes, cut at a line start. */

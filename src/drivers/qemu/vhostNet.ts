@@ -3,10 +3,11 @@
 // descriptor per queue, passed to QEMU as vhostfd=/vhostfds=. Used only for KVM guests (a TCG
 // guest never gets it), never with <driver name='qemu'/>; <driver name='vhost'/> makes an
 // unusable vhost-net an error, while the default quietly goes without.
-import { closeSync, openSync } from 'node:fs';
+import { openSync } from 'node:fs';
 import type { DomainDef } from '../../conf/domain/index.js';
 import type { InterfaceDef } from '../../conf/domain/interface.js';
 import { ErrorDomain, ErrorNumber, virtError } from '../../errors/index.js';
+import { closeFds } from '../../host/tap.js';
 import { isVirtioModel } from '../../conf/domain/interface.js';
 import { interfaceQueues } from './devices/interface.js';
 
@@ -36,7 +37,7 @@ export function openVhostNet(def: Pick<DomainDef, 'type'>, net: InterfaceDef, wa
       fds.push(openSync(path, 'r+'));
     } catch (err) {
       if (demanded) {
-        for (const fd of fds) closeSync(fd);
+        closeFds(fds);
         throw unsupported('vhost-net was requested for an interface, but is unavailable');
       }
       warn(new Error(`Unable to open vhost-net. Opened so far ${i}, requested ${want}: ${(err as Error).message}`));
@@ -44,14 +45,4 @@ export function openVhostNet(def: Pick<DomainDef, 'type'>, net: InterfaceDef, wa
     }
   }
   return fds;
-}
-
-export function closeVhostFds(fds: readonly number[]): void {
-  for (const fd of fds) {
-    try {
-      closeSync(fd);
-    } catch {
-      // closed already
-    }
-  }
 }

@@ -56,6 +56,16 @@ describe('hotplug (root, network namespace, test guest)', { skip }, () => {
     assert.equal(nics.size, 0);
     await guest.waitPrompt();
 
+    // A NIC QEMU refuses after its tap and netdev were made leaves nothing behind: no tap, no
+    // device in the live XML, and no netdev (the attach below reuses its id, hostnet0).
+    const linksBefore = links();
+    await assert.rejects(
+      dom.attachDeviceFlags(`<interface type='ethernet'><mac address='52:54:00:aa:10:02'/><model type='nosuchnic'/></interface>`, 1),
+      (err: unknown) => err instanceof VirtError && err.code === ErrorNumber.INTERNAL_ERROR && /device_add.*nosuchnic/.test(err.message),
+    );
+    assert.deepEqual(links(), linksBefore);
+    assert.doesNotMatch(await dom.getXMLDesc(), /52:54:00:aa:10:02/);
+
     const mac = '52:54:00:aa:10:01';
     await dom.attachDeviceFlags(`<interface type='ethernet'><mac address='${mac}'/><model type='virtio'/></interface>`, 1 /* LIVE */);
     const live = await dom.getXMLDesc();
