@@ -3,7 +3,7 @@
 // handed to the program that registered for them, keepalive both ways, and streams.
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { ErrorDomain, ErrorNumber, VirtError, systemError, virtError } from '../errors/index.js';
+import { Errno, ErrorDomain, ErrorNumber, VirtError, errnoOf, systemError, virtError } from '../errors/index.js';
 import { FrameError, FrameReader } from './frameReader.js';
 import { isKeepalive, KeepAlive, PING_FRAME, PONG_FRAME } from './keepalive.js';
 import {
@@ -79,7 +79,7 @@ export class RpcClient extends EventEmitter {
     });
     stream.on('end', () => this.shutdown(CloseReason.EOF, eofError()));
     stream.on('error', (err) =>
-      this.shutdown(CloseReason.ERROR, err instanceof VirtError ? err : systemError(ErrorDomain.RPC, errnoOf(err), 'Cannot recv data')),
+      this.shutdown(CloseReason.ERROR, err instanceof VirtError ? err : systemError(ErrorDomain.RPC, errnoOf(err) ?? Errno.EIO, 'Cannot recv data')),
     );
     stream.on('close', () => this.shutdown(CloseReason.EOF, eofError()));
     stream.resume();
@@ -279,12 +279,7 @@ export class RpcClient extends EventEmitter {
   }
 }
 
-function errnoOf(err: unknown): number {
-  const e = err as { errno?: number };
-  return typeof e?.errno === 'number' ? Math.abs(e.errno) : 5; // EIO
-}
-
 /** libvirt's text when the server hangs up: "End of file while reading data: Input/output error". */
 function eofError(): VirtError {
-  return systemError(ErrorDomain.RPC, 5, 'End of file while reading data');
+  return systemError(ErrorDomain.RPC, Errno.EIO, 'End of file while reading data');
 }
