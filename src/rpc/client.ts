@@ -42,6 +42,8 @@ export type MessageHandler = (header: MessageHeader, payload: Buffer) => void;
 
 interface Pending {
   retCodec: Codec<unknown>;
+  /** The procedure's name (or 'procedure N'), for the errors about its reply. */
+  name: string;
   resolve(v: unknown): void;
   reject(e: unknown): void;
   timer: ReturnType<typeof setTimeout> | null;
@@ -126,7 +128,8 @@ export class RpcClient extends EventEmitter {
       );
     }
     return new Promise<R>((resolve, reject) => {
-      const p: Pending = { retCodec: retCodec as Codec<unknown>, resolve: resolve as (v: unknown) => void, reject, timer: null };
+      const name = opts.name ?? `procedure ${proc}`;
+      const p: Pending = { retCodec: retCodec as Codec<unknown>, name, resolve: resolve as (v: unknown) => void, reject, timer: null };
       const timeout = opts.timeout ?? this.callTimeout;
       if (timeout > 0) {
         p.timer = setTimeout(() => {
@@ -137,7 +140,7 @@ export class RpcClient extends EventEmitter {
             virtError(
               ErrorNumber.OPERATION_TIMEOUT,
               ErrorDomain.RPC,
-              `no reply to ${opts.name ?? `procedure ${proc}`} within ${timeout} ms`,
+              `no reply to ${name} within ${timeout} ms`,
               { object: opts.name },
             ),
           );
@@ -224,10 +227,14 @@ export class RpcClient extends EventEmitter {
           } else if (h.status === MessageStatus.ERROR) {
             p.reject(netErrorToVirtError(x.decode(NetMessageError, payload)));
           } else {
-            p.reject(virtError(ErrorNumber.RPC, ErrorDomain.RPC, `Unexpected message status ${h.status}`));
+            p.reject(virtError(ErrorNumber.RPC, ErrorDomain.RPC, `Unexpected message status ${h.status} in the reply to ${p.name}`, { object: p.name }));
           }
         } catch (err) {
-          p.reject(virtError(ErrorNumber.RPC, ErrorDomain.RPC, `Unable to decode message payload: ${(err as Error).message}`));
+          p.reject(
+            virtError(ErrorNumber.RPC, ErrorDomain.RPC, `Unable to decode message payload of the reply to ${p.name}: ${(err as Error).message}`, {
+              object: p.name,
+            }),
+          );
         }
         return;
       }
