@@ -34,7 +34,7 @@ import type {
 function checkNonNegative(name: string, value: number, fn: string, domain: number): void {
   if (!Number.isInteger(value) || value < 0) {
     const message = `${name} in ${fn} must be zero or greater`;
-    throw new VirtError({ code: ErrorNumber.INVALID_ARG, domain, message, str1: message });
+    throw new VirtError({ code: ErrorNumber.INVALID_ARG, domain, message, str1: message, fault: { value: String(value), object: fn } });
   }
 }
 
