@@ -10,6 +10,7 @@
 // driver events are handed to callbacks as events on Domain/Network handles.
 import type { Duplex } from 'node:stream';
 import { ErrorDomain, ErrorNumber, VirtError, virtError } from '../errors/index.js';
+import { formatUuid, normalizeUuid, UUID_LENGTH } from '../conf/uuid.js';
 import { DomainXMLFlags } from '../drivers/constants.js';
 import type {
   CloseCallback,
@@ -33,7 +34,7 @@ import type {
 function checkNonNegative(name: string, value: number, fn: string, domain: number): void {
   if (!Number.isInteger(value) || value < 0) {
     const message = `${name} in ${fn} must be zero or greater`;
-    throw new VirtError({ code: ErrorNumber.INVALID_ARG, domain, message, str1: message });
+    throw new VirtError({ code: ErrorNumber.INVALID_ARG, domain, message, str1: message, fault: { value: String(value), object: fn } });
   }
 }
 
@@ -50,24 +51,18 @@ export type NetworkEventMessage = Omit<NetworkEvent, 'net'> & { net: Network };
 export type DomainEventHandler = (ev: DomainEventMessage) => void;
 export type NetworkEventHandler = (ev: NetworkEventMessage) => void;
 
-const UUID_HEX = /^[0-9a-f]{32}$/;
-
 /**
- * Parses a UUID string the way libvirt's virUUIDParse does (hex digits, dashes anywhere,
- * surrounding blanks) into the canonical 8-4-4-4-12 lowercase form, or undefined.
+ * Parses a UUID string as libvirt's virUUIDParse does (conf/uuid.ts: '-' or ' ' between digit
+ * pairs, surrounding blanks) into the canonical 8-4-4-4-12 lowercase form, or undefined.
  */
-export function canonicalUUID(s: string): string | undefined {
-  const hex = s.trim().replace(/-/g, '').toLowerCase();
-  if (!UUID_HEX.test(hex)) return undefined;
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
+export const canonicalUUID: (s: string) => string | undefined = normalizeUuid;
 
 /**
  * A lookup's UUID argument (16 raw bytes or any form virUUIDParse accepts) in canonical form;
  * else what libvirt 9.0 answers for a malformed one (python-libvirt: code 8, message as is).
  */
 function uuidArg(uuid: Uint8Array | string, domain: number): string {
-  const canon = typeof uuid === 'string' ? canonicalUUID(uuid) : uuid.length === 16 ? canonicalUUID(Buffer.from(uuid).toString('hex')) : undefined;
+  const canon = typeof uuid === 'string' ? normalizeUuid(uuid) : uuid.length === UUID_LENGTH ? formatUuid(uuid) : undefined;
   if (!canon) throw new VirtError({ code: ErrorNumber.INVALID_ARG, domain, message: 'Invalid UUID', str1: 'Invalid UUID', fault: { value: String(uuid) } });
   return canon;
 }

@@ -46,6 +46,9 @@ async function viaSocket(u: ConnectURI, socket: string, opts: DriverOpenOptions)
   return RemoteDriver.open(u, { readonly: opts.readonly, connect: () => connectUnix(socket) });
 }
 
+const openTestInProcess = async (u: ConnectURI, o: DriverOpenOptions): Promise<Driver> =>
+  (await import('../drivers/test/index.js')).openTestDriver(u, o);
+
 const openQemuInProcess = async (u: ConnectURI, o: DriverOpenOptions): Promise<Driver> =>
   (await import('../drivers/qemu/index.js')).openQemuDriverEntry(u, o);
 
@@ -53,8 +56,9 @@ export const driverTable: DriverEntry[] = [
   {
     name: 'test',
     accepts: local('test'),
-    open: async (u, o) => (await import('../drivers/test/index.js')).openTestDriver(u, o),
-    inProcess: async (u, o) => (await import('../drivers/test/index.js')).openTestDriver(u, o),
+    // test:/// is always in this process.
+    open: openTestInProcess,
+    inProcess: openTestInProcess,
   },
   {
     name: 'qemu',

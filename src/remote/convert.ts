@@ -41,8 +41,12 @@ export function typedParamToWire(p: TypedParam): P.TypedParam {
       return { field: p.field, value: { type: 6, b: p.value ? 1 : 0 } };
     case 7:
       return { field: p.field, value: { type: 7, s: p.value } };
-    default:
-      throw virtError(ErrorNumber.INVALID_ARG, ErrorDomain.RPC, `unknown typed parameter type ${(p as { type: number }).type}`);
+    default: {
+      // libvirt's virTypedParamsSerialize: RPC error in domain NONE.
+      const bad = p as { field: string; type: unknown };
+      const type = String(bad.type);
+      throw virtError(ErrorNumber.RPC, ErrorDomain.NONE, `unknown parameter type: ${type}`, { object: bad.field, value: type });
+    }
   }
 }
 

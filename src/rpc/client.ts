@@ -3,7 +3,7 @@
 // handed to the program that registered for them, keepalive both ways, and streams.
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { ErrorDomain, ErrorNumber, VirtError, systemError, virtError } from '../errors/index.js';
+import { Errno, ErrorDomain, ErrorNumber, VirtError, errnoOf, systemError, virtError } from '../errors/index.js';
 import { FrameError, FrameReader } from './frameReader.js';
 import { isKeepalive, KeepAlive, PING_FRAME, PONG_FRAME } from './keepalive.js';
 import {
@@ -42,6 +42,8 @@ export type MessageHandler = (header: MessageHeader, payload: Buffer) => void;
 
 interface Pending {
   retCodec: Codec<unknown>;
+  /** The procedure's name (or 'procedure N'), for the errors about its reply. */
+  name: string;
   resolve(v: unknown): void;
   reject(e: unknown): void;
   timer: ReturnType<typeof setTimeout> | null;
@@ -79,7 +81,7 @@ export class RpcClient extends EventEmitter {
     });
     stream.on('end', () => this.shutdown(CloseReason.EOF, eofError()));
     stream.on('error', (err) =>
-      this.shutdown(CloseReason.ERROR, err instanceof VirtError ? err : systemError(ErrorDomain.RPC, errnoOf(err), 'Cannot recv data')),
+      this.shutdown(CloseReason.ERROR, err instanceof VirtError ? err : systemError(ErrorDomain.RPC, errnoOf(err) ?? Errno.EIO, 'Cannot recv data')),
     );
     stream.on('close', () => this.shutdown(CloseReason.EOF, eofError()));
     stream.resume();
@@ -126,7 +128,8 @@ export class RpcClient extends EventEmitter {
       );
     }
     return new Promise<R>((resolve, reject) => {
-      const p: Pending = { retCodec: retCodec as Codec<unknown>, resolve: resolve as (v: unknown) => void, reject, timer: null };
+      const name = opts.name ?? `procedure ${proc}`;
+      const p: Pending = { retCodec: retCodec as Codec<unknown>, name, resolve: resolve as (v: unknown) => void, reject, timer: null };
       const timeout = opts.timeout ?? this.callTimeout;
       if (timeout > 0) {
         p.timer = setTimeout(() => {
@@ -137,7 +140,7 @@ export class RpcClient extends EventEmitter {
             virtError(
               ErrorNumber.OPERATION_TIMEOUT,
               ErrorDomain.RPC,
-              `no reply to ${opts.name ?? `procedure ${proc}`} within ${timeout} ms`,
+              `no reply to ${name} within ${timeout} ms`,
               { object: opts.name },
             ),
           );
@@ -224,10 +227,14 @@ export class RpcClient extends EventEmitter {
           } else if (h.status === MessageStatus.ERROR) {
             p.reject(netErrorToVirtError(x.decode(NetMessageError, payload)));
           } else {
-            p.reject(virtError(ErrorNumber.RPC, ErrorDomain.RPC, `Unexpected message status ${h.status}`));
+            p.reject(virtError(ErrorNumber.RPC, ErrorDomain.RPC, `Unexpected message status ${h.status} in the reply to ${p.name}`, { object: p.name }));
           }
         } catch (err) {
-          p.reject(virtError(ErrorNumber.RPC, ErrorDomain.RPC, `Unable to decode message payload: ${(err as Error).message}`));
+          p.reject(
+            virtError(ErrorNumber.RPC, ErrorDomain.RPC, `Unable to decode message payload of the reply to ${p.name}: ${(err as Error).message}`, {
+              object: p.name,
+            }),
+          );
         }
         return;
       }
@@ -279,12 +286,7 @@ export class RpcClient extends EventEmitter {
   }
 }
 
-function errnoOf(err: unknown): number {
-  const e = err as { errno?: number };
-  return typeof e?.errno === 'number' ? Math.abs(e.errno) : 5; // EIO
-}
-
 /** libvirt's text when the server hangs up: "End of file while reading data: Input/output error". */
 function eofError(): VirtError {
-  return systemError(ErrorDomain.RPC, 5, 'End of file while reading data');
+  return systemError(ErrorDomain.RPC, Errno.EIO, 'End of file while reading data');
 }

@@ -101,5 +101,5 @@ export function virtErrorToNetError(err: unknown): NetMessageError {
 
 /** An RPC-layer error (code RPC, domain RPC) as libvirt raises for protocol faults. */
 export function rpcError(message: string): VirtError {
-  return new VirtError({ code: ErrorNumber.RPC, domain: ErrorDomain.RPC, message, str1: '%s', str2: message });
+  return virtError(ErrorNumber.RPC, ErrorDomain.RPC, message);
 }

@@ -133,3 +133,17 @@ test('driver features, close callbacks, raw UUIDs and messages on the test drive
     await c.close();
   }
 });
+
+test('a negative count or id is INVALID_ARG naming the argument, with the value and function in its fault', async () => {
+  const c = await open('test:///default');
+  try {
+    await assert.rejects(c.listDomains(-1), (e: unknown) => {
+      isErr(ErrorNumber.INVALID_ARG, ErrorDomain.DOMAIN, 'maxids in virConnectListDomains must be zero or greater')(e);
+      assert.deepEqual((e as VirtError).fault, { value: '-1', object: 'virConnectListDomains' });
+      return true;
+    });
+    await assert.rejects(c.listDefinedNetworks(-2), isErr(ErrorNumber.INVALID_ARG, ErrorDomain.NETWORK, 'maxnames in virConnectListDefinedNetworks must be zero or greater'));
+  } finally {
+    await c.close();
+  }
+});

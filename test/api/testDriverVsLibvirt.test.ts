@@ -58,6 +58,9 @@ const steps: Step[] = [
   ['c.lookupByUUIDString("zzz")', (k) => k.c.domainLookupByUUIDString('zzz')],
   ['c.lookupByUUIDString("6695eb01-f6a4-8304-79aa-97f2502e193e")', (k) => k.c.domainLookupByUUIDString('6695eb01-f6a4-8304-79aa-97f2502e193e')],
   ['c.lookupByUUIDString("6695EB01F6A4830479AA97F2502E193F").name()', async (k) => (await k.c.domainLookupByUUIDString('6695EB01F6A4830479AA97F2502E193F')).getName()],
+  // virUUIDParse: blanks may separate the digit pairs; a dash inside a pair is refused.
+  ['c.lookupByUUIDString(" 6695eb01 f6a4 8304 79aa 97f2502e193f ").name()', async (k) => (await k.c.domainLookupByUUIDString(' 6695eb01 f6a4 8304 79aa 97f2502e193f ')).getName()],
+  ['c.lookupByUUIDString("6-695eb01f6a4830479aa97f2502e193f")', (k) => k.c.domainLookupByUUIDString('6-695eb01f6a4830479aa97f2502e193f')],
   ['c.lookupByID(1).name()', async (k) => (await k.c.domainLookupByID(1)).getName()],
   // domain queries
   ['d.info()[:4]', async (k) => {

@@ -4,8 +4,10 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
-import type { DomainEvent } from '../../src/drivers/driver.js';
+import type { DomainEvent, TypedParam } from '../../src/drivers/driver.js';
+import { ErrorDomain, ErrorNumber, VirtError } from '../../src/errors/index.js';
 import * as x from '../../src/rpc/xdr.js';
+import { typedParamFromWire, typedParamToWire } from '../../src/remote/convert.js';
 import {
   domainEventFromMessage,
   domainEventToLegacyMessage,
@@ -202,4 +204,31 @@ test('remote URIs: socket choice and the CONNECT_OPEN name (spec §5.1)', () => 
   assert.throws(() => remoteTarget('qemu+bogus:///system'), /transport in URL not recognised/);
   assert.throws(() => remoteTarget('qemu+ext:///system'), /command is required/);
   assert.throws(() => remoteTarget('qemu+unix:///system?mode=weird'), /Unknown remote mode 'weird'/);
+});
+
+test('typed parameters: each type round-trips through the wire union; an unknown type is libvirt\'s RPC error naming it', () => {
+  const params: TypedParam[] = [
+    { field: 'a', type: 1, value: -3 },
+    { field: 'b', type: 2, value: 7 },
+    { field: 'c', type: 3, value: -5n },
+    { field: 'd', type: 4, value: 9n },
+    { field: 'e', type: 5, value: 1.5 },
+    { field: 'f', type: 6, value: true },
+    { field: 'g', type: 7, value: 'x' },
+  ];
+  const codec = x.array(P.TypedParam);
+  const back = x.decode(codec, x.encode(codec, params.map(typedParamToWire))).map(typedParamFromWire);
+  assert.deepEqual(back, params);
+  assert.throws(
+    () => typedParamToWire({ field: 'inbound.average', type: 9, value: 1 } as never),
+    (e: unknown) => {
+      assert.ok(e instanceof VirtError);
+      assert.equal(e.code, ErrorNumber.RPC);
+      assert.equal(e.domain, ErrorDomain.NONE);
+      assert.equal(e.message, 'unknown parameter type: 9');
+      assert.equal(e.fault.object, 'inbound.average');
+      assert.equal(e.fault.value, '9');
+      return true;
+    },
+  );
 });

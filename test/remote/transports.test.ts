@@ -5,13 +5,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import * as net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { VirtError } from '../../src/errors/index.js';
 import { pkiFiles, sshArgs } from '../../src/rpc/transport.js';
 import { RemoteDriver } from '../../src/remote/remoteDriver.js';
-import { hasCommand } from '../helpers/system.js';
+import { freePort, hasCommand } from '../helpers/system.js';
 import { libvirtdSkipReason, startLibvirtd, type PrivateLibvirtd } from '../helpers/libvirtd.js';
 import { startProxy, type Proxy } from './proxy.js';
 
@@ -28,16 +27,6 @@ function virsh(uri: string, args: string[]): Promise<{ status: number | null; st
     c.on('close', (status) => {
       clearTimeout(t);
       resolve({ status, stdout, stderr });
-    });
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
     });
   });
 }

@@ -99,3 +99,31 @@ test('server connection: pings a client that asked, drops it when it stops answe
   srv.close();
   c.destroy();
 });
+
+test('client: a reply it cannot decode, or with an unknown status, fails that call naming its procedure', async () => {
+  const [c, s, srv] = await pair();
+  const client = new RpcClient(c);
+  const reader = new FrameReader((f) => {
+    const h = decodeHeader(f);
+    // Serial 0 gets an empty body where an int is due; serial 1 a status no reply has.
+    const status = h.serial === 0 ? MessageStatus.OK : 7;
+    s.write(encodeMessage({ ...h, type: MessageType.REPLY, status }, x.xdrVoid, undefined));
+  });
+  s.on('data', (d) => reader.push(d));
+  await assert.rejects(client.call(0x20008086, 1, 4, x.xdrVoid, undefined, x.int, { name: 'CONNECT_GET_VERSION' }), (e: unknown) => {
+    assert.ok(e instanceof VirtError);
+    assert.equal(e.code, ErrorNumber.RPC);
+    assert.match(e.message, /^Unable to decode message payload of the reply to CONNECT_GET_VERSION: need 4 bytes/);
+    assert.equal(e.fault.object, 'CONNECT_GET_VERSION');
+    return true;
+  });
+  // Without a name the procedure number stands in.
+  await assert.rejects(client.call(0x20008086, 1, 4, x.xdrVoid, undefined, x.int), (e: unknown) => {
+    assert.ok(e instanceof VirtError);
+    assert.equal(e.message, 'Unexpected message status 7 in the reply to procedure 4');
+    return true;
+  });
+  assert.equal(client.isOpen, true);
+  client.close();
+  srv.close();
+});
