@@ -131,16 +131,16 @@ describe('QoS: a guest changes its MAC (root, network namespace, test guest)', {
   }
 
   /**
-   * Types the MAC change on the guest console and waits (polling, 2 s at most) for the filter
-   * `handle` to match the new MAC. Returns the time from typing to the new filter.
+   * Types the MAC change on the guest console and waits (polling) for the filter `handle` to
+   * match the new MAC. Returns the time from typing to the new filter, for the diagnostics only:
+   * speed is bench/'s business; the deadline only keeps a lost event from hanging the test.
    */
   async function changeMac(guest: GuestConsole, handle: string, newMac: string): Promise<number> {
     const t0 = Date.now();
     const typed = guest.exec(`ip link set eth0 address ${newMac}`);
-    await until(() => filterOf(handle)?.mac === newMac, `filter ${handle} matching ${newMac}`, 2000 + 500);
+    await until(() => filterOf(handle)?.mac === newMac, `filter ${handle} matching ${newMac}`, 15000);
     const ms = Date.now() - t0;
     assert.equal((await typed).status, 0);
-    assert.ok(ms <= 2000, `the filter followed after ${ms} ms`);
     return ms;
   }
 
