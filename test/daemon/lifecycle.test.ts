@@ -7,7 +7,8 @@ import * as net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { hasCommand, isRoot } from '../helpers/system.js';
-import { run, startTsvirtd, TSVIRTD, type RunningTsvirtd } from './tsvirtd.js';
+import { run } from '../helpers/command.js';
+import { startTsvirtd, TSVIRTD, type RunningTsvirtd } from './tsvirtd.js';
 
 const skip = !isRoot ? 'needs root' : hasCommand('virsh') ? false : 'needs virsh';
 

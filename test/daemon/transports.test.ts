@@ -4,24 +4,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import * as net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { RemoteDriver } from '../../src/remote/remoteDriver.js';
 import { hasCommand, isRoot } from '../helpers/system.js';
-import { run, startTsvirtd, TSVIRTD, type RunningTsvirtd } from './tsvirtd.js';
+import { freePort, run } from '../helpers/command.js';
+import { startTsvirtd, TSVIRTD, type RunningTsvirtd } from './tsvirtd.js';
 
 const skip = !isRoot ? 'needs root' : (['virsh', 'openssl'].find((c) => !hasCommand(c)) ?? false);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 /**
  * A CA (with an `openssl ca` database, for the CRL), a server certificate for localhost and

@@ -169,21 +169,3 @@ export async function startTsvirtd(opts: TsvirtdOptions = {}): Promise<RunningTs
     },
   };
 }
-
-/** Runs a command to completion without blocking the event loop. */
-export function run(cmd: string, argv: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; timeout?: number; uid?: number; gid?: number } = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(cmd, argv, { env: opts.env ?? { ...process.env, LANG: 'C', LC_ALL: 'C' }, uid: opts.uid, gid: opts.gid });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    if (opts.input !== undefined) c.stdin.end(opts.input);
-    else c.stdin.end();
-    const t = setTimeout(() => c.kill('SIGKILL'), opts.timeout ?? 60000);
-    c.on('close', (status) => {
-      clearTimeout(t);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
