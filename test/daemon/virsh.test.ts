@@ -6,7 +6,6 @@
 // Masked: what differs by nature (CPU time, host UUIDs, pty numbers, free memory) and, listed
 // one by one below, what the QEMU driver does not report like libvirt yet.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -14,7 +13,7 @@ import { RemoteDriver } from '../../src/remote/remoteDriver.js';
 import { guestCmdline, guestInitrd, guestKernel, guestSkipReason } from '../helpers/guest.js';
 import { libvirtdSkipReason, startLibvirtd, type PrivateLibvirtd } from '../helpers/libvirtd.js';
 import { hasCommand } from '../helpers/system.js';
-import { testDomainXml, virsh, type VirshRun as Run } from '../helpers/virsh.js';
+import { testDomainXml, virsh, virshEvents, type VirshRun as Run } from '../helpers/virsh.js';
 import { startTsvirtd, type RunningTsvirtd } from './tsvirtd.js';
 
 const skip = libvirtdSkipReason() || (hasCommand('virsh') ? false : 'needs virsh');
@@ -114,15 +113,6 @@ function compare(theirs: Run[], ours: Run[], gaps: (cmd: string, s: string) => s
 }
 
 /** `virsh event --all --loop` while `act` runs: what it printed. */
-function watchEvents(uri: string, seconds: number): Promise<string> {
-  return new Promise((resolve) => {
-    const c = spawn('virsh', ['-c', uri, 'event', '--all', '--loop', '--timeout', String(seconds)], { env: { ...process.env, LANG: 'C' } });
-    let out = '';
-    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    c.on('exit', () => resolve(out));
-  });
-}
-
 describe('real virsh against tsvirtd prints what it prints against libvirtd', { skip }, () => {
   let tmp: string;
   before(() => {
@@ -171,8 +161,8 @@ describe('real virsh against tsvirtd prints what it prints against libvirtd', { 
         }
       };
       const [theirs, ours] = await Promise.all([
-        watchEvents(lvd.uri('test', '/default'), 5),
-        watchEvents(ts.uri('test', '/default'), 5),
+        virshEvents(lvd.uri('test', '/default'), 5),
+        virshEvents(ts.uri('test', '/default'), 5),
         (async () => {
           await new Promise((r) => setTimeout(r, 1500));
           await act(lvd.uri('test', '/default'));
@@ -221,7 +211,7 @@ describe('real virsh against tsvirtd prints what it prints against libvirtd', { 
       writeFileSync(xml, qemuXml(name, '5e8b6cfe-6fd4-11d2-883f-0016d3cca42b'));
       const once = async (uri: string) => {
         const [out] = await Promise.all([
-          watchEvents(uri, 12),
+          virshEvents(uri, 12),
           (async () => {
             await new Promise((r) => setTimeout(r, 1500));
             for (const args of [['define', xml], ['start', name], ['suspend', name], ['resume', name], ['destroy', name], ['undefine', name]]) {

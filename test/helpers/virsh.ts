@@ -12,6 +12,11 @@ export async function virsh(uri: string, args: string[], quiet = true): Promise<
   return { cmd: args.join(' '), ...(await run('virsh', [...(quiet ? ['-q'] : []), '-c', uri, ...args])) };
 }
 
+/** What `virsh event --all --loop --timeout SECONDS` prints: the events of that window. */
+export async function virshEvents(uri: string, seconds: number): Promise<string> {
+  return (await run('virsh', ['-c', uri, 'event', '--all', '--loop', '--timeout', String(seconds)])).stdout;
+}
+
 /** A test-driver domain with one NIC on the network 'default', for define/start/undefine sequences. */
 export const testDomainXml = (name: string, uuid: string): string => `<domain type='test'>
   <name>${name}</name>

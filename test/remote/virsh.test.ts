@@ -3,13 +3,12 @@
 // RemoteServer → RemoteDriver → a second, identical private libvirtd), and the outputs, error
 // texts and exit codes must be the same.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { hasCommand } from '../helpers/system.js';
 import { libvirtdSkipReason, startLibvirtd, type PrivateLibvirtd } from '../helpers/libvirtd.js';
-import { testDomainXml, virsh, type VirshRun as Run } from '../helpers/virsh.js';
+import { testDomainXml, virsh, virshEvents, type VirshRun as Run } from '../helpers/virsh.js';
 import { startProxy, type Proxy } from './proxy.js';
 import { RemoteDriver } from '../../src/remote/remoteDriver.js';
 
@@ -153,13 +152,7 @@ describe('real virsh through tsvirt prints what it prints against libvirtd', { s
   });
 
   test('virsh event --all --loop: the same events, as libvirt sends them', async () => {
-    const watch = (uri: string) =>
-      new Promise<string>((resolve) => {
-        const c = spawn('virsh', ['-c', uri, 'event', '--all', '--loop', '--timeout', '4'], { env: { ...process.env, LANG: 'C' } });
-        let out = '';
-        c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-        c.on('exit', () => resolve(out));
-      });
+    const watch = (uri: string) => virshEvents(uri, 4);
     const act = async (uri: string, n: string) => {
       const f = join(tmp, `${n}.xml`);
       writeFileSync(f, testDomainXml(n, '3d6a4adc-4fc3-11d2-883f-0016d3cca429'));
