@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { RemoteDriver } from '../../src/remote/remoteDriver.js';
 import { hasCommand, isRoot } from '../helpers/system.js';
-import { freePort, run } from '../helpers/command.js';
+import { run } from '../helpers/command.js';
+import { freePort } from '../helpers/sockets.js';
 import { startTsvirtd, TSVIRTD, type RunningTsvirtd } from './tsvirtd.js';
 
 const skip = !isRoot ? 'needs root' : (['virsh', 'openssl'].find((c) => !hasCommand(c)) ?? false);

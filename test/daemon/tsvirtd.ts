@@ -7,8 +7,8 @@
 //   gives a private libvirtd, so the two can be compared side by side (qemu:///session).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import * as net from 'node:net';
 import { dirname, join } from 'node:path';
+import { canConnect } from '../helpers/sockets.js';
 import { projectRoot, testUser } from '../helpers/system.js';
 
 export interface RunningTsvirtd {
@@ -49,17 +49,6 @@ export interface TsvirtdOptions {
 }
 
 export const TSVIRTD = join(projectRoot, 'bin/tsvirtd');
-
-function canConnect(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ path });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 /** The environment of a session instance living in `dir` (also for clients of it). */
 export function sessionEnv(dir: string): NodeJS.ProcessEnv {

@@ -1,7 +1,6 @@
 // Commands run from tests without blocking the event loop: the server a client command talks to
 // may live in the test process itself.
 import { spawn } from 'node:child_process';
-import * as net from 'node:net';
 
 export interface CommandResult {
   status: number | null;
@@ -33,17 +32,6 @@ export function run(cmd: string, argv: string[], opts: RunOptions = {}): Promise
     c.on('close', (status) => {
       clearTimeout(t);
       resolve({ status, stdout, stderr });
-    });
-  });
-}
-
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
     });
   });
 }
