@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { RemoteDriver } from '../../src/remote/remoteDriver.js';
 import { startLibvirtd, type PrivateLibvirtd } from '../../test/helpers/libvirtd.js';
 import { projectRoot, testUser } from '../../test/helpers/system.js';
-import { run, sessionEnv, startTsvirtd, TSVIRTD, type RunningTsvirtd } from '../../test/daemon/tsvirtd.js';
+import { run } from '../../test/helpers/command.js';
+import { sessionEnv, startTsvirtd, TSVIRTD, type RunningTsvirtd } from '../../test/daemon/tsvirtd.js';
 
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(name);

@@ -19,14 +19,12 @@ test('make demo: the test guest on a bridge, a command on its console, a clean s
   execFileSync('ip', ['netns', 'add', ns]);
   try {
     execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-    const t0 = Date.now();
     const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, join(projectRoot, 'dist/src/cli/demo.js')], {
       cwd: tmp.path,
       encoding: 'utf8',
       timeout: 120_000,
     });
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
-    assert.ok(Date.now() - t0 < 60_000, 'under a minute');
     const out = r.stdout;
     assert.match(out, new RegExp(`qemu:///embed\\?root=${tmp.path}/\\.demo`));
     assert.match(out, /state: running \(unpaused\)/);

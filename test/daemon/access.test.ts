@@ -16,7 +16,8 @@ import * as P from '../../src/remote/protocol.js';
 import { RemoteDriver } from '../../src/remote/remoteDriver.js';
 import { hasCommand, isRoot, testUser } from '../helpers/system.js';
 import { rawConnect } from '../remote/proxy.js';
-import { run, startTsvirtd, type RunningTsvirtd } from './tsvirtd.js';
+import { run } from '../helpers/command.js';
+import { startTsvirtd, type RunningTsvirtd } from './tsvirtd.js';
 
 const skip = !isRoot ? 'needs root' : hasCommand('virsh') ? false : 'needs virsh';
 const Proc = P.Procedure;

@@ -9,7 +9,8 @@ import type { Connection } from '../../src/api/connection.js';
 import { VirtError } from '../../src/errors/index.js';
 import { projectRoot, testUser } from '../helpers/system.js';
 import { libvirtdSkipReason, startLibvirtd, type PrivateLibvirtd } from '../helpers/libvirtd.js';
-import { run, sessionEnv, startTsvirtd, type RunningTsvirtd } from './tsvirtd.js';
+import { run } from '../helpers/command.js';
+import { sessionEnv, startTsvirtd, type RunningTsvirtd } from './tsvirtd.js';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 

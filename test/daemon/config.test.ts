@@ -10,7 +10,8 @@ import { configChanges, defaultDaemonConfig, knownConfigKeys, parseDaemonConfig,
 import { parseLogFilters, parseLogOutputs } from '../../src/daemon/logging.js';
 import { ErrorDomain, ErrorNumber, VirtError } from '../../src/errors/index.js';
 import { hasCommand, isRoot, testUser } from '../helpers/system.js';
-import { run, TSVIRTD } from './tsvirtd.js';
+import { run } from '../helpers/command.js';
+import { TSVIRTD } from './tsvirtd.js';
 
 function refused(fn: () => unknown): VirtError {
   try {

@@ -7,17 +7,11 @@ import * as net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { hasCommand, isRoot } from '../helpers/system.js';
-import { run, startTsvirtd, TSVIRTD, type RunningTsvirtd } from './tsvirtd.js';
+import { run } from '../helpers/command.js';
+import { until } from '../helpers/until.js';
+import { startTsvirtd, TSVIRTD, type RunningTsvirtd } from './tsvirtd.js';
 
 const skip = !isRoot ? 'needs root' : hasCommand('virsh') ? false : 'needs virsh';
-
-async function waitFor(cond: () => boolean, ms = 10000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 function alive(pid: number): boolean {
   try {
@@ -87,7 +81,7 @@ describe('SIGHUP and SIGTERM', { skip }, () => {
 
     writeFileSync(conf1, conf(1, '16600', 1));
     d.proc.kill('SIGHUP');
-    await waitFor(() => /configuration reloaded/.test(readFileSync(logFile, 'utf8')));
+    await until(() => /configuration reloaded/.test(readFileSync(logFile, 'utf8')), 'the reload in the log');
     const log = readFileSync(logFile, 'utf8');
     assert.match(log, /info : daemon : configuration reloaded from .*tsvirtd\.conf; applied: log_level, max_clients/);
     assert.match(log, /warning : daemon : changed keys that need a restart of tsvirtd: tcp_port/);
@@ -100,7 +94,7 @@ describe('SIGHUP and SIGTERM', { skip }, () => {
     const connected = () => (readFileSync(logFile, 'utf8').match(/client \d+ connected/g) ?? []).length;
     const before = connected();
     const holder = net.connect({ path: d.socket });
-    await waitFor(() => connected() === before + 1);
+    await until(() => connected() === before + 1, 'one more connected client');
     r = await run('virsh', ['-c', d.uri('test', '/default'), 'domstate', 'test']);
     assert.notEqual(r.status, 0);
     holder.destroy();
@@ -109,7 +103,7 @@ describe('SIGHUP and SIGTERM', { skip }, () => {
     // A config that no longer parses: reload refused, the running values stay.
     writeFileSync(conf1, 'log_level = "loud"\n');
     d.proc.kill('SIGHUP');
-    await waitFor(() => /keeping the running configuration/.test(readFileSync(logFile, 'utf8')));
+    await until(() => /keeping the running configuration/.test(readFileSync(logFile, 'utf8')), 'the refused reload in the log');
     assert.match(readFileSync(logFile, 'utf8'), /error : daemon : reload: internal error: .*tsvirtd\.conf: expected an unsigned integer for 'log_level' parameter; keeping the running configuration/);
 
     const pidFile = join(dir, 'root/run/tsvirtd.pid');
@@ -145,9 +139,9 @@ describe('--daemon', { skip }, () => {
     assert.equal(Number(stat[3]), pid, 'session id is its own pid');
     const v = await run('virsh', ['-c', `test+unix:///default?socket=${sock}`, 'domstate', 'test']);
     assert.equal(v.stdout.trim(), 'running');
-    await waitFor(() => existsSync(join(root, 'log/tsvirtd.log')) && /client \d+ connected/.test(readFileSync(join(root, 'log/tsvirtd.log'), 'utf8')));
+    await until(() => existsSync(join(root, 'log/tsvirtd.log')) && /client \d+ connected/.test(readFileSync(join(root, 'log/tsvirtd.log'), 'utf8')), 'the client in the log');
     process.kill(pid, 'SIGTERM');
-    await waitFor(() => !alive(pid) || /State:\s+Z/.test(readFileSync(`/proc/${pid}/status`, 'utf8')), 15000);
+    await until(() => !alive(pid) || /State:\s+Z/.test(readFileSync(`/proc/${pid}/status`, 'utf8')), `tsvirtd ${pid} to exit`);
     assert.ok(!existsSync(sock));
     assert.match(readFileSync(join(root, 'log/tsvirtd.log'), 'utf8'), /info : daemon : stopped/);
   });

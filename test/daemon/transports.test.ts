@@ -7,8 +7,10 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { RemoteDriver } from '../../src/remote/remoteDriver.js';
-import { freePort, hasCommand, isRoot } from '../helpers/system.js';
-import { run, startTsvirtd, TSVIRTD, type RunningTsvirtd } from './tsvirtd.js';
+import { hasCommand, isRoot } from '../helpers/system.js';
+import { run } from '../helpers/command.js';
+import { freePort } from '../helpers/sockets.js';
+import { startTsvirtd, TSVIRTD, type RunningTsvirtd } from './tsvirtd.js';
 
 const skip = !isRoot ? 'needs root' : (['virsh', 'openssl'].find((c) => !hasCommand(c)) ?? false);
 

@@ -7,8 +7,8 @@
 //   gives a private libvirtd, so the two can be compared side by side (qemu:///session).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import * as net from 'node:net';
 import { dirname, join } from 'node:path';
+import { canConnect } from '../helpers/sockets.js';
 import { projectRoot, testUser } from '../helpers/system.js';
 
 export interface RunningTsvirtd {
@@ -49,17 +49,6 @@ export interface TsvirtdOptions {
 }
 
 export const TSVIRTD = join(projectRoot, 'bin/tsvirtd');
-
-function canConnect(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ path });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 /** The environment of a session instance living in `dir` (also for clients of it). */
 export function sessionEnv(dir: string): NodeJS.ProcessEnv {
@@ -168,22 +157,4 @@ export async function startTsvirtd(opts: TsvirtdOptions = {}): Promise<RunningTs
       if (ownDir) rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** Runs a command to completion without blocking the event loop. */
-export function run(cmd: string, argv: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; timeout?: number; uid?: number; gid?: number } = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(cmd, argv, { env: opts.env ?? { ...process.env, LANG: 'C', LC_ALL: 'C' }, uid: opts.uid, gid: opts.gid });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    if (opts.input !== undefined) c.stdin.end(opts.input);
-    else c.stdin.end();
-    const t = setTimeout(() => c.kill('SIGKILL'), opts.timeout ?? 60000);
-    c.on('close', (status) => {
-      clearTimeout(t);
-      resolve({ status, stdout, stderr });
-    });
-  });
 }

@@ -6,7 +6,6 @@
 // Masked: what differs by nature (CPU time, host UUIDs, pty numbers, free memory) and, listed
 // one by one below, what the QEMU driver does not report like libvirt yet.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -14,33 +13,10 @@ import { RemoteDriver } from '../../src/remote/remoteDriver.js';
 import { guestCmdline, guestInitrd, guestKernel, guestSkipReason } from '../helpers/guest.js';
 import { libvirtdSkipReason, startLibvirtd, type PrivateLibvirtd } from '../helpers/libvirtd.js';
 import { hasCommand } from '../helpers/system.js';
-import { run, startTsvirtd, type RunningTsvirtd } from './tsvirtd.js';
+import { testDomainXml, virsh, virshEvents, type VirshRun as Run } from '../helpers/virsh.js';
+import { startTsvirtd, type RunningTsvirtd } from './tsvirtd.js';
 
 const skip = libvirtdSkipReason() || (hasCommand('virsh') ? false : 'needs virsh');
-
-interface Run {
-  cmd: string;
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-const virsh = async (uri: string, args: string[], quiet = true): Promise<Run> => ({
-  cmd: args.join(' '),
-  ...(await run('virsh', [...(quiet ? ['-q'] : []), '-c', uri, ...args])),
-});
-
-const testXml = (name: string, uuid: string) => `<domain type='test'>
-  <name>${name}</name>
-  <uuid>${uuid}</uuid>
-  <memory unit='KiB'>131072</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64'>hvm</type></os>
-  <devices>
-    <interface type='network'><mac address='52:54:00:12:34:56'/><source network='default'/></interface>
-  </devices>
-</domain>
-`;
 
 /** The test guest: kernel and initrd, a virtio NIC on user networking, a serial console. */
 const qemuXml = (name: string, uuid: string) => `<domain type='qemu'>
@@ -137,15 +113,6 @@ function compare(theirs: Run[], ours: Run[], gaps: (cmd: string, s: string) => s
 }
 
 /** `virsh event --all --loop` while `act` runs: what it printed. */
-function watchEvents(uri: string, seconds: number): Promise<string> {
-  return new Promise((resolve) => {
-    const c = spawn('virsh', ['-c', uri, 'event', '--all', '--loop', '--timeout', String(seconds)], { env: { ...process.env, LANG: 'C' } });
-    let out = '';
-    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    c.on('exit', () => resolve(out));
-  });
-}
-
 describe('real virsh against tsvirtd prints what it prints against libvirtd', { skip }, () => {
   let tmp: string;
   before(() => {
@@ -172,7 +139,7 @@ describe('real virsh against tsvirtd prints what it prints against libvirtd', { 
     test('the §3.3 commands', async () => {
       const name = `daemon-virsh-${process.pid}`;
       const xml = join(tmp, 'test.xml');
-      writeFileSync(xml, testXml(name, '1b4e28ba-2fa1-11d2-883f-0016d3cca427'));
+      writeFileSync(xml, testDomainXml(name, '1b4e28ba-2fa1-11d2-883f-0016d3cca427'));
       const theirs = await sequence(lvd.uri('test', '/default'), xml, name);
       const ours = await sequence(ts.uri('test', '/default'), xml, name);
       // The sequence did what it should against libvirtd (so equality means something).
@@ -186,7 +153,7 @@ describe('real virsh against tsvirtd prints what it prints against libvirtd', { 
     test('virsh event --all --loop: the same events, in the same words', async () => {
       const name = `daemon-ev-${process.pid}`;
       const xml = join(tmp, 'ev.xml');
-      writeFileSync(xml, testXml(name, '3d6a4adc-4fc3-11d2-883f-0016d3cca429'));
+      writeFileSync(xml, testDomainXml(name, '3d6a4adc-4fc3-11d2-883f-0016d3cca429'));
       const act = async (uri: string) => {
         for (const args of [['define', xml], ['start', name], ['suspend', name], ['resume', name], ['destroy', name], ['undefine', name]]) {
           const r = await virsh(uri, args);
@@ -194,8 +161,8 @@ describe('real virsh against tsvirtd prints what it prints against libvirtd', { 
         }
       };
       const [theirs, ours] = await Promise.all([
-        watchEvents(lvd.uri('test', '/default'), 5),
-        watchEvents(ts.uri('test', '/default'), 5),
+        virshEvents(lvd.uri('test', '/default'), 5),
+        virshEvents(ts.uri('test', '/default'), 5),
         (async () => {
           await new Promise((r) => setTimeout(r, 1500));
           await act(lvd.uri('test', '/default'));
@@ -244,7 +211,7 @@ describe('real virsh against tsvirtd prints what it prints against libvirtd', { 
       writeFileSync(xml, qemuXml(name, '5e8b6cfe-6fd4-11d2-883f-0016d3cca42b'));
       const once = async (uri: string) => {
         const [out] = await Promise.all([
-          watchEvents(uri, 12),
+          virshEvents(uri, 12),
           (async () => {
             await new Promise((r) => setTimeout(r, 1500));
             for (const args of [['define', xml], ['start', name], ['suspend', name], ['resume', name], ['destroy', name], ['undefine', name]]) {

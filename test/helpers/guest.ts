@@ -171,17 +171,10 @@ export interface RawGuestOptions {
   consoleLog?: string;
 }
 
-export interface RawGuest {
-  proc: QemuProcess;
-  qmp: QmpClient;
-  console: QemuConsole;
-  /** Console reader on a session opened at start (before the guest prints anything). */
-  guest: GuestConsole;
+export interface RawGuest extends LaunchedGuest {
   consoleSocket: string;
   qmpSocket: string;
   logFile: string;
-  /** Kills QEMU and closes everything. */
-  stop(): Promise<void>;
 }
 
 /**
@@ -224,13 +217,41 @@ export async function startRawGuest(opts: RawGuestOptions): Promise<RawGuest> {
     args.push('-netdev', `${nic.netdev},id=net${i}`, '-device', `virtio-net-pci,netdev=net${i},mac=${nic.mac},romfile=`);
   });
   args.push(...(opts.extraArgs ?? []));
-  const proc = await QemuProcess.spawn({ binary: 'qemu-system-x86_64', args, logFile, fds: opts.fds });
+  const launched = await launchGuest({ binary: 'qemu-system-x86_64', args, name: opts.name, qmpSocket, consoleSocket, logFile, fds: opts.fds });
+  return { ...launched, consoleSocket, qmpSocket, logFile };
+}
+
+export interface LaunchedGuest {
+  proc: QemuProcess;
+  qmp: QmpClient;
+  console: QemuConsole;
+  /** Console reader on a session opened before the guest runs. */
+  guest: GuestConsole;
+  /** Kills QEMU and closes everything. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs a QEMU argv that starts paused (-S) with QMP on `qmpSocket` and the serial console on
+ * `consoleSocket`: connects QMP, opens the console, then lets the guest run, so no output is
+ * lost. A QEMU that dies on the way is reported with its log and argv.
+ */
+export async function launchGuest(opts: {
+  binary: string;
+  args: string[];
+  name: string;
+  qmpSocket: string;
+  consoleSocket: string;
+  logFile: string;
+  fds?: ReadonlyMap<number, number>;
+}): Promise<LaunchedGuest> {
+  const proc = await QemuProcess.spawn({ binary: opts.binary, args: opts.args, logFile: opts.logFile, fds: opts.fds });
   let qmp: QmpClient | undefined;
   try {
     const gone = new AbortController();
     void proc.exited.then(() => gone.abort());
-    qmp = await QmpClient.connect(qmpSocket, { vmName: opts.name, signal: gone.signal });
-    const console = new QemuConsole(consoleSocket);
+    qmp = await QmpClient.connect(opts.qmpSocket, { vmName: opts.name, signal: gone.signal });
+    const console = new QemuConsole(opts.consoleSocket);
     const guest = new GuestConsole(await console.open());
     await qmp.execute('cont');
     const q = qmp;
@@ -239,9 +260,6 @@ export async function startRawGuest(opts: RawGuestOptions): Promise<RawGuest> {
       qmp,
       console,
       guest,
-      consoleSocket,
-      qmpSocket,
-      logFile,
       async stop() {
         console.close();
         q.close();
@@ -251,7 +269,7 @@ export async function startRawGuest(opts: RawGuestOptions): Promise<RawGuest> {
   } catch (err) {
     qmp?.close();
     await proc.kill({ graceMs: 1000 }).catch(() => undefined);
-    if (!proc.running) throw new Error(`QEMU failed: ${String(err)}\n${await proc.readLog()}`);
+    if (!proc.running) throw new Error(`QEMU failed: ${String(err)}\n${await proc.readLog()}\nargv: ${opts.args.join(' ')}`);
     throw err;
   }
 }

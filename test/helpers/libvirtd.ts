@@ -11,8 +11,8 @@
 // `listen` adds --listen for TCP/TLS listeners.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
-import * as net from 'node:net';
 import { join } from 'node:path';
+import { canConnect } from './sockets.js';
 import { hasCommand, isRoot, testUser } from './system.js';
 
 export interface PrivateLibvirtd {
@@ -54,17 +54,6 @@ export function libvirtdSkipReason(mode: 'session' | 'system' = 'session'): stri
   if (!hasCommand('libvirtd')) return 'needs libvirtd';
   if (mode === 'system' && !hasCommand('flock')) return 'needs flock';
   return false;
-}
-
-function canConnect(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ path });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
 
 export async function startLibvirtd(opts: LibvirtdOptions = {}): Promise<PrivateLibvirtd> {

@@ -1,7 +1,6 @@
 // What a test needs to know about this machine, and the skip reasons when it lacks something.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,16 +52,4 @@ export function testUser(): { name: string; uid: number; gid: number; home: stri
   const uid = Number(execFileSync('id', ['-u', name]).toString().trim());
   const gid = Number(execFileSync('id', ['-g', name]).toString().trim());
   return { name, uid, gid, home: `/var/lib/${name}` };
-}
-
-/** A TCP port on 127.0.0.1 free a moment ago, for daemons whose config names a fixed port. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
 }

@@ -3,33 +3,22 @@
 // and a real libvirtd listener; and ssh, through a stand-in `ssh` that runs the remote command
 // locally, which shows tsvirt builds the command line libvirt's client builds.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { VirtError } from '../../src/errors/index.js';
 import { pkiFiles, sshArgs } from '../../src/rpc/transport.js';
 import { RemoteDriver } from '../../src/remote/remoteDriver.js';
-import { freePort, hasCommand } from '../helpers/system.js';
+import { run } from '../helpers/command.js';
+import { freePort } from '../helpers/sockets.js';
+import { hasCommand } from '../helpers/system.js';
 import { libvirtdSkipReason, startLibvirtd, type PrivateLibvirtd } from '../helpers/libvirtd.js';
 import { startProxy, type Proxy } from './proxy.js';
 
 const skip = libvirtdSkipReason() || (['virsh', 'openssl', 'nc'].find((c) => !hasCommand(c)) ?? false);
 
-function virsh(uri: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn('virsh', ['-c', uri, ...args], { env: { ...process.env, LANG: 'C' } });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const t = setTimeout(() => c.kill('SIGKILL'), 30000);
-    c.on('close', (status) => {
-      clearTimeout(t);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
+const virsh = (uri: string, args: string[]) => run('virsh', ['-c', uri, ...args], { timeout: 30000 });
 
 /** A CA, a server certificate for localhost/127.0.0.1 and a client certificate, as libvirt wants them. */
 function makePki(dir: string): void {

@@ -3,55 +3,19 @@
 // RemoteServer → RemoteDriver → a second, identical private libvirtd), and the outputs, error
 // texts and exit codes must be the same.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { hasCommand } from '../helpers/system.js';
 import { libvirtdSkipReason, startLibvirtd, type PrivateLibvirtd } from '../helpers/libvirtd.js';
+import { testDomainXml, virsh, virshEvents, type VirshRun as Run } from '../helpers/virsh.js';
 import { startProxy, type Proxy } from './proxy.js';
 import { RemoteDriver } from '../../src/remote/remoteDriver.js';
 
 const skip = libvirtdSkipReason() || (hasCommand('virsh') ? false : 'needs virsh');
 
-interface Run {
-  cmd: string;
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs virsh without blocking: the server under test lives in this process. */
-function run(argv: string[], cmd: string): Promise<Run> {
-  return new Promise((resolve) => {
-    const c = spawn('virsh', argv, { env: { ...process.env, LANG: 'C', LC_ALL: 'C' } });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const t = setTimeout(() => c.kill('SIGKILL'), 60000);
-    c.on('close', (status) => {
-      clearTimeout(t);
-      resolve({ cmd, status, stdout, stderr });
-    });
-  });
-}
-
-const virsh = (uri: string, args: string[]): Promise<Run> => run(['-q', '-c', uri, ...args], args.join(' '));
 /** virsh without -q, for the commands whose headers matter (list, net-list, domiflist). */
-const virshFull = (uri: string, args: string[]): Promise<Run> => run(['-c', uri, ...args], args.join(' '));
-
-const testDomainXml = (name: string, uuid: string) => `<domain type='test'>
-  <name>${name}</name>
-  <uuid>${uuid}</uuid>
-  <memory unit='KiB'>131072</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64'>hvm</type></os>
-  <devices>
-    <interface type='network'><mac address='52:54:00:12:34:56'/><source network='default'/></interface>
-  </devices>
-</domain>
-`;
+const virshFull = (uri: string, args: string[]): Promise<Run> => virsh(uri, args, false);
 
 const qemuDomainXml = (name: string, uuid: string) => `<domain type='qemu'>
   <name>${name}</name>
@@ -188,13 +152,7 @@ describe('real virsh through tsvirt prints what it prints against libvirtd', { s
   });
 
   test('virsh event --all --loop: the same events, as libvirt sends them', async () => {
-    const watch = (uri: string) =>
-      new Promise<string>((resolve) => {
-        const c = spawn('virsh', ['-c', uri, 'event', '--all', '--loop', '--timeout', '4'], { env: { ...process.env, LANG: 'C' } });
-        let out = '';
-        c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-        c.on('exit', () => resolve(out));
-      });
+    const watch = (uri: string) => virshEvents(uri, 4);
     const act = async (uri: string, n: string) => {
       const f = join(tmp, `${n}.xml`);
       writeFileSync(f, testDomainXml(n, '3d6a4adc-4fc3-11d2-883f-0016d3cca429'));

@@ -6,11 +6,11 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { NetworkDriver } from '../../../src/drivers/network/networkDriver.js';
+import { canConnect } from '../../helpers/sockets.js';
 import { skipUnless } from '../../helpers/system.js';
 import { type Fixture, TAG, setUp } from './networkFixture.js';
 
@@ -73,17 +73,6 @@ interface Observed {
 }
 
 const stripComment = (s: string) => s.replace(/^<!--[\s\S]*?-->\n\n/, '');
-
-function canConnect(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ path });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 describe('compared with libvirt 9.0', { skip, timeout: 240000 }, () => {
   const ns = `tsv-${TAG}-lvd-${process.pid}`;

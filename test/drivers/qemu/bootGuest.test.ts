@@ -10,25 +10,18 @@ import { execFileSync } from 'node:child_process';
 import { parseDomainXML, type DomainDef } from '../../../src/conf/domain/index.js';
 import { probeQemu, type QemuCaps } from '../../../src/drivers/qemu/capabilities.js';
 import { buildQemuCommandLine, type CommandLineContext } from '../../../src/drivers/qemu/commandLine.js';
-import { QemuConsole } from '../../../src/drivers/qemu/console.js';
 import { chardevSocketPath } from '../../../src/drivers/qemu/devices/chardev.js';
 import { qemuCapsSource, qemuDomainDefaults } from '../../../src/drivers/qemu/domainDefaults.js';
-import { QemuProcess } from '../../../src/drivers/qemu/qemuProcess.js';
-import { QmpClient } from '../../../src/drivers/qemu/qmp.js';
 import { libcFunc, lastErrno } from '../../../src/host/syscalls.js';
-import { GuestConsole, guestCmdline, guestInitrd, guestKernel, guestSkipReason } from '../../helpers/guest.js';
+import { guestCmdline, guestInitrd, guestKernel, guestSkipReason, launchGuest, type LaunchedGuest } from '../../helpers/guest.js';
 import { enterTestNetns, type TestNetns } from '../../helpers/netns.js';
 import { skipUnless, tempDir } from '../../helpers/system.js';
 
 const skip = skipUnless({ commands: ['qemu-system-x86_64', 'qemu-img'] }) || guestSkipReason();
 
-interface Booted {
+interface Booted extends LaunchedGuest {
   def: DomainDef;
   args: string[];
-  proc: QemuProcess;
-  qmp: QmpClient;
-  guest: GuestConsole;
-  stop(): Promise<void>;
 }
 
 /** Defines `xml` with the QEMU driver's defaults, builds its argv, runs it and opens the console. */
@@ -46,33 +39,16 @@ async function boot(caps: QemuCaps, dir: string, xml: string, extra: Partial<Com
     ...extra,
   };
   const cmd = buildQemuCommandLine(def, ctx);
-  const proc = await QemuProcess.spawn({ binary: cmd.binary, args: cmd.args, logFile: join(dir, `${def.name}.log`), fds });
-  let qmp: QmpClient | undefined;
-  try {
-    const gone = new AbortController();
-    void proc.exited.then(() => gone.abort());
-    qmp = await QmpClient.connect(ctx.qmpSocket, { vmName: def.name, signal: gone.signal });
-    const console = new QemuConsole(chardevSocketPath(ctx, 'charserial0'));
-    const guest = new GuestConsole(await console.open());
-    await qmp.execute('cont');
-    const q = qmp;
-    return {
-      def,
-      args: cmd.args,
-      proc,
-      qmp: q,
-      guest,
-      async stop() {
-        console.close();
-        q.close();
-        await proc.kill({ graceMs: 3000 });
-      },
-    };
-  } catch (err) {
-    qmp?.close();
-    await proc.kill({ graceMs: 1000 }).catch(() => undefined);
-    throw new Error(`QEMU failed: ${String(err)}\n${await proc.readLog()}\nargv: ${cmd.args.join(' ')}`);
-  }
+  const g = await launchGuest({
+    binary: cmd.binary,
+    args: cmd.args,
+    name: def.name,
+    qmpSocket: ctx.qmpSocket,
+    consoleSocket: chardevSocketPath(ctx, 'charserial0'),
+    logFile: join(dir, `${def.name}.log`),
+    fds,
+  });
+  return { def, args: cmd.args, ...g };
 }
 
 function domainXml(name: string, devices: string, vcpus = 1, machine = 'pc'): string {

@@ -11,6 +11,7 @@ import { type Connection, ErrorNumber, VirtError } from '../../../src/api/index.
 import { guestSkipReason, type GuestConsole } from '../../helpers/guest.js';
 import { enterTestNetns, type TestNetns } from '../../helpers/netns.js';
 import { skipUnless, tempDir } from '../../helpers/system.js';
+import { until } from '../../helpers/until.js';
 import { destroyAll, EventLog, openEmbed, startWithConsole } from './driverHarness.js';
 import { guestDomainXML } from './guestDomain.js';
 
@@ -18,14 +19,6 @@ const skip = skipUnless({ root: true, commands: ['qemu-system-x86_64', 'ip'] }) 
 
 function links(): string[] {
   return (JSON.parse(execFileSync('ip', ['-j', 'link', 'show']).toString()) as { ifname: string }[]).map((l) => l.ifname);
-}
-
-async function until(fn: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const t0 = Date.now();
-  while (!(await fn())) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 describe('hotplug (root, network namespace, test guest)', { skip }, () => {

@@ -13,6 +13,7 @@ import { type Connection, type Domain, ErrorNumber, VirtError } from '../../../s
 import { guestSkipReason, type GuestConsole } from '../../helpers/guest.js';
 import { enterTestNetns, type TestNetns } from '../../helpers/netns.js';
 import { skipUnless, tempDir } from '../../helpers/system.js';
+import { until } from '../../helpers/until.js';
 import { destroyAll, openEmbed, startWithConsole } from './driverHarness.js';
 import { guestDomainXML } from './guestDomain.js';
 import { floorFilters, htbClasses, qdiscHandles, rootQdisc } from './qosTc.js';
@@ -26,14 +27,6 @@ const MAC_HN = '52:54:00:52:00:03';
 const MAC_HE = '52:54:00:52:00:04';
 const MAC_HT = '52:54:00:52:00:05';
 const UINT = 2;
-
-async function until(fn: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const t0 = Date.now();
-  while (!(await fn())) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Everything tc shows for a device, to prove that a refused change left it alone. */
 function tcState(dev: string): string {

@@ -22,6 +22,7 @@ import { observeQmpTraffic, type QmpTraffic } from '../../../src/drivers/qemu/qm
 import { GuestConsole, guestSkipReason } from '../../helpers/guest.js';
 import { enterTestNetns, type TestNetns } from '../../helpers/netns.js';
 import { skipUnless, tempDir } from '../../helpers/system.js';
+import { until } from '../../helpers/until.js';
 import { destroyAll, openEmbed, startWithConsole } from './driverHarness.js';
 import { guestDomainXML } from './guestDomain.js';
 import { deleteHashTable, floorFilters, htbClasses, qdiscHandles, type FloorFilter } from './qosTc.js';
@@ -46,15 +47,6 @@ function floorNic(mac: string, floor: number, trust: boolean): string {
 }
 
 /** Polls fn every 10 ms until it holds; returns the milliseconds it took. */
-async function until(fn: () => boolean | Promise<boolean>, what: string, timeoutMs: number): Promise<number> {
-  const t0 = Date.now();
-  while (!(await fn())) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return Date.now() - t0;
-}
-
 function filterOf(handle: string): FloorFilter | undefined {
   return floorFilters(BR).filters.find((f) => f.handle === handle);
 }
@@ -131,16 +123,16 @@ describe('QoS: a guest changes its MAC (root, network namespace, test guest)', {
   }
 
   /**
-   * Types the MAC change on the guest console and waits (polling, 2 s at most) for the filter
-   * `handle` to match the new MAC. Returns the time from typing to the new filter.
+   * Types the MAC change on the guest console and waits (polling) for the filter `handle` to
+   * match the new MAC. Returns the time from typing to the new filter, for the diagnostics only:
+   * speed is bench/'s business.
    */
   async function changeMac(guest: GuestConsole, handle: string, newMac: string): Promise<number> {
     const t0 = Date.now();
     const typed = guest.exec(`ip link set eth0 address ${newMac}`);
-    await until(() => filterOf(handle)?.mac === newMac, `filter ${handle} matching ${newMac}`, 2000 + 500);
+    await until(() => filterOf(handle)?.mac === newMac, `filter ${handle} matching ${newMac}`);
     const ms = Date.now() - t0;
     assert.equal((await typed).status, 0);
-    assert.ok(ms <= 2000, `the filter followed after ${ms} ms`);
     return ms;
   }
 
@@ -201,9 +193,9 @@ describe('QoS: a guest changes its MAC (root, network namespace, test guest)', {
     // The live XML shows the guest's MAC next to the configured one; the inactive XML does
     // not; the status file keeps it.
     // (Written in the same job as the filter, just after it: polled.)
-    await until(async () => (await a.dom.getXMLDesc()).includes(`<mac address='${MAC_A}' currentAddress='52:54:00:00:00:99'/>`), 'currentAddress in the live XML', 2000);
+    await until(async () => (await a.dom.getXMLDesc()).includes(`<mac address='${MAC_A}' currentAddress='52:54:00:00:00:99'/>`), 'currentAddress in the live XML');
     assert.doesNotMatch(await a.dom.getXMLDesc(2 /* INACTIVE */), /currentAddress/);
-    await until(() => statusFile(root, 'qosA').includes(`currentAddress='52:54:00:00:00:99'`), 'currentAddress in the status file', 2000);
+    await until(() => statusFile(root, 'qosA').includes(`currentAddress='52:54:00:00:00:99'`), 'currentAddress in the status file');
 
     // Again, with other MACs, on both guests.
     const ms2 = await changeMac(a.guest, '800::803', '52:54:00:00:00:42');
@@ -222,7 +214,7 @@ describe('QoS: a guest changes its MAC (root, network namespace, test guest)', {
     assert.ok(classPackets('1:4') >= n + 3, 'pings to B\'s new MAC counted in 1:4');
     // Back to the configured MAC: the live XML has nothing extra to show.
     await changeMac(b.guest, '800::804', MAC_B);
-    await until(async () => (await b.dom.getXMLDesc()).includes(`<mac address='${MAC_B}'/>`), 'no currentAddress in the live XML', 2000);
+    await until(async () => (await b.dom.getXMLDesc()).includes(`<mac address='${MAC_B}'/>`), 'no currentAddress in the live XML');
 
     // Why the exact handle matters: this kernel refuses to delete the hash table while it
     // holds filters (Linux ≥ 4.20), and nothing changes.
@@ -285,7 +277,7 @@ describe('QoS: a guest changes its MAC (root, network namespace, test guest)', {
     assert.match(await c.guest.run('cat /sys/class/net/eth0/address'), /52:54:00:00:00:c9/);
     // QEMU told the driver (once: at boot or now) and then nothing more; give the event
     // handler time to run, then check that nothing happened.
-    await until(() => traffic.some((m) => m.path === monC && m.kind === 'event' && m.event === 'NIC_RX_FILTER_CHANGED'), 'an rx-filter event from C', 5000);
+    await until(() => traffic.some((m) => m.path === monC && m.kind === 'event' && m.event === 'NIC_RX_FILTER_CHANGED'), 'an rx-filter event from C');
     await new Promise((r) => setTimeout(r, 1000));
     assert.equal(
       traffic.filter((m) => m.path === monC && m.kind === 'command' && m.command === 'query-rx-filter').length,
@@ -329,7 +321,7 @@ describe('QoS: a guest changes its MAC (root, network namespace, test guest)', {
     // eth0 (net0) is trusted through the network: followed.
     const t0 = Date.now();
     assert.equal((await e.guest.exec('ip link set eth0 address 52:54:00:00:00:e9')).status, 0);
-    await until(() => floorFilters('qosbr3').filters.some((f) => f.handle === '800::803' && f.mac === '52:54:00:00:00:e9'), 'net0\'s filter to follow', 2500);
+    await until(() => floorFilters('qosbr3').filters.some((f) => f.handle === '800::803' && f.mac === '52:54:00:00:00:e9'), 'net0\'s filter to follow');
     t.diagnostic(`network-trusted NIC: filter followed ${Date.now() - t0} ms after the command was typed`);
     // eth1 (net1) is in the portgroup that says no: never asked about, filter unchanged.
     assert.equal((await e.guest.exec('ip link set eth1 address 52:54:00:00:00:ea')).status, 0);
@@ -360,13 +352,13 @@ describe('QoS: a guest changes its MAC (root, network namespace, test guest)', {
 
     const t0 = Date.now();
     assert.equal((await d.guest.exec('ip link set eth0 address 52:54:00:00:00:d9')).status, 0);
-    await until(() => linkInfo(macvtap).address === '52:54:00:00:00:d9', 'the macvtap to take the guest\'s MAC', 2500);
+    await until(() => linkInfo(macvtap).address === '52:54:00:00:00:d9', 'the macvtap to take the guest\'s MAC');
     t.diagnostic(`macvtap MAC followed ${Date.now() - t0} ms after the command was typed`);
     assert.equal((await d.guest.exec('ip link set eth0 promisc on')).status, 0);
-    await until(() => linkInfo(macvtap).flags.includes('PROMISC'), 'the macvtap to turn promiscuous', 2500);
+    await until(() => linkInfo(macvtap).flags.includes('PROMISC'), 'the macvtap to turn promiscuous');
     assert.equal((await d.guest.exec('ip link set eth0 promisc off')).status, 0);
-    await until(() => !linkInfo(macvtap).flags.includes('PROMISC'), 'the macvtap to leave promiscuous mode', 2500);
-    await until(async () => (await d.dom.getXMLDesc()).includes(`<mac address='${MAC_D}' currentAddress='52:54:00:00:00:d9'/>`), 'currentAddress', 2000);
+    await until(() => !linkInfo(macvtap).flags.includes('PROMISC'), 'the macvtap to leave promiscuous mode');
+    await until(async () => (await d.dom.getXMLDesc()).includes(`<mac address='${MAC_D}' currentAddress='52:54:00:00:00:d9'/>`), 'currentAddress');
     await d.dom.destroy();
     assert.equal(spawnSync('ip', ['link', 'show', 'dev', macvtap]).status, 1, 'macvtap gone');
   });
