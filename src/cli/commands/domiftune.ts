@@ -2,9 +2,8 @@
 import { TypedParameterType, type TypedParam } from '../../api/index.js';
 import type { CommandDef } from '../commandDef.js';
 import { lookupDomain } from '../lookup.js';
-import { OptionError } from '../shell.js';
 import { domainOpt } from './domainAction.js';
-import { parseRate } from './interfaceRate.js';
+import { checkTuneRate, parseRate, type Rate } from './interfaceRate.js';
 
 const LIVE = 1;
 const CONFIG = 2;
@@ -33,9 +32,15 @@ export const command: CommandDef = {
     const device = sh.optString(cmd, 'interface')!;
     const inStr = sh.optString(cmd, 'inbound');
     const outStr = sh.optString(cmd, 'outbound');
-    const inbound = inStr !== undefined ? parseRate(inStr) : undefined;
-    const outbound = outStr !== undefined ? parseRate(outStr) : undefined;
-    if (outbound?.floor) throw new OptionError('outbound floor is unsupported yet');
+    // Each direction is parsed and checked before the next, as virsh does.
+    const rate = (name: 'inbound' | 'outbound', text: string | undefined): Rate | undefined => {
+      if (text === undefined) return undefined;
+      const r = parseRate(text);
+      checkTuneRate(name, r);
+      return r;
+    };
+    const inbound = rate('inbound', inStr);
+    const outbound = rate('outbound', outStr);
 
     if (!inbound && !outbound) {
       let params: TypedParam[];
