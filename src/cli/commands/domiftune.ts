@@ -1,12 +1,9 @@
 // domiftune: read or set an interface's bandwidth (virDomainGet/SetInterfaceParameters).
-import { TypedParameterType, type TypedParam } from '../../api/index.js';
+import { DomainModificationImpact, TypedParameterType, type TypedParam } from '../../api/index.js';
 import type { CommandDef } from '../commandDef.js';
 import { lookupDomain } from '../lookup.js';
 import { domainOpt } from './domainAction.js';
 import { checkTuneRate, parseRate, type Rate } from './interfaceRate.js';
-
-const LIVE = 1;
-const CONFIG = 2;
 
 export const command: CommandDef = {
   name: 'domiftune',
@@ -25,8 +22,8 @@ export const command: CommandDef = {
     sh.exclusive(cmd, 'current', 'live');
     sh.exclusive(cmd, 'current', 'config');
     let flags = 0;
-    if (sh.bool(cmd, 'config')) flags |= CONFIG;
-    if (sh.bool(cmd, 'live')) flags |= LIVE;
+    if (sh.bool(cmd, 'config')) flags |= DomainModificationImpact.CONFIG;
+    if (sh.bool(cmd, 'live')) flags |= DomainModificationImpact.LIVE;
     const found = await lookupDomain(sh, cmd);
     if (!found) return false;
     const device = sh.optString(cmd, 'interface')!;
