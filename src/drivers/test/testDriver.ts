@@ -52,7 +52,8 @@ import { checkFlags } from '../flags.js';
 import { ALL_DOMAIN_LIST_FLAGS, ALL_NETWORK_LIST_FLAGS, ALL_POOL_LIST_FLAGS, domainMatchesListFlags, networkMatchesListFlags, poolMatchesListFlags } from '../listFlags.js';
 import { bandwidthToParams, checkBandwidthParams, findDomainNet, mergeBandwidthParams } from '../interfaceParameters.js';
 import { oneDef } from '../modificationImpact.js';
-import { assignIfnames, domainNets, formatDomainDef, parseDomainDef } from './domainConf.js';
+import { domainNets, formatDomainDef, parseDomainDef } from './domainConf.js';
+import { generateTestIfnames } from './domainDefaults.js';
 import { formatNetworkDef, networkAddressBase, networkBridgeName, parseNetworkDef } from './networkConf.js';
 import { testCapabilitiesXML } from './capabilities.js';
 import { acquireNode, releaseNode, type DomainObj, type NetworkObj, type TestNode } from './testNode.js';
@@ -216,7 +217,7 @@ export class TestDriver implements Driver {
     const node = this.#node;
     const def = parseDomainDef(xml, { validate: (flags & DomainDefineFlags.VALIDATE) !== 0 });
     if (def.name.includes('\n')) throw virtError(ErrorNumber.XML_DETAIL, ErrorDomain.XML, `invalid char in name: \n`);
-    assignIfnames(def);
+    generateTestIfnames(def);
     const existing = node.domainForDef(def, false);
     let obj: DomainObj;
     let updated = false;
@@ -245,7 +246,7 @@ export class TestDriver implements Driver {
     checkFlags(flags, DomainCreateFlags.VALIDATE, 'testDomainCreateXML', T);
     const node = this.#node;
     const def = parseDomainDef(xml, { validate: (flags & DomainCreateFlags.VALIDATE) !== 0 });
-    assignIfnames(def);
+    generateTestIfnames(def);
     const existing = node.domainForDef(def, true);
     let obj: DomainObj;
     if (existing) {

@@ -8,12 +8,12 @@ import { DomainState } from '../constants.js';
 import type { DomainEvent, DomainRef, NetworkEvent, NetworkRef, NodeInfo } from '../driver.js';
 import type { EventBroker } from '../events.js';
 import {
-  assignIfnames,
   copyDomainDef,
   parseDomainDef,
   summarizeDomainDef,
   type DomainDef,
 } from './domainConf.js';
+import { generateTestIfnames } from './domainDefaults.js';
 import { parseNetworkDef, type NetworkDef } from './networkConf.js';
 import { defaultNodeXML } from './defaultNode.js';
 import { parseNodeXML, readNodeFile, type NodeSpec } from './nodeFile.js';
@@ -67,7 +67,7 @@ export class TestNode {
     this.numCells = numCells;
     for (const d of spec.domains) {
       const def = parseDomainDef(d.xml);
-      assignIfnames(def);
+      generateTestIfnames(def);
       const obj = this.addDomain(def, false);
       obj.persistent = !d.transient;
       obj.hasManagedSave = d.hasManagedSave;

@@ -1,0 +1,29 @@
+// The test driver names interfaces without a target testnet0, testnet1, … up to libvirt's limit
+// of 1024, and past it refuses the domain with libvirt's internal error (VIR_FROM_TEST).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ErrorDomain, ErrorNumber, open, VirtError } from '../../../src/api/index.js';
+
+const iface = (target?: string): string =>
+  `<interface type='network'><source network='default'/>${target ? `<target dev='${target}'/>` : ''}</interface>`;
+const domainXML = (name: string, ifaces: string[]): string =>
+  `<domain type='test'><name>${name}</name><memory>1024</memory><os><type>hvm</type></os><devices>${ifaces.join('')}</devices></domain>`;
+
+test('interfaces without a target get the first free testnetN; past 1024 the define fails', async () => {
+  const conn = await open('test:///default');
+  try {
+    const dom = await conn.domainDefineXML(domainXML('two', [iface('testnet0'), iface()]));
+    assert.match(await dom.getXMLDesc(0), /<target dev='testnet0'\/>[\s\S]*<target dev='testnet1'\/>/);
+    const full = Array.from({ length: 1024 }, (_, i) => iface(`testnet${i}`));
+    await assert.rejects(conn.domainDefineXML(domainXML('many', [...full, iface()])), (e: unknown) => {
+      assert.ok(e instanceof VirtError);
+      assert.equal(e.code, ErrorNumber.INTERNAL_ERROR);
+      assert.equal(e.domain, ErrorDomain.TEST);
+      assert.match(e.message, /Exceeded max iface limit 1024/);
+      return true;
+    });
+    await assert.rejects(conn.domainLookupByName('many'));
+  } finally {
+    await conn.close();
+  }
+});
