@@ -265,6 +265,16 @@ export function ipPrefixOf(address: SocketAddr | undefined, netmask: SocketAddr 
   return 0;
 }
 
+/**
+ * virNetworkIPDefPrefix (and the same for a <route>): ipPrefixOf over the element's address,
+ * netmask and prefix as written; an address that does not parse counts as unknown.
+ */
+export function ipDefPrefix(d: { address: string; netmask?: string; prefix?: number }): number {
+  const addr = parseSocketAddr(d.address);
+  const mask = addr && d.netmask ? parseSocketAddr(d.netmask, addr.family) : undefined;
+  return ipPrefixOf(addr, mask, d.prefix);
+}
+
 function rangeError(msg: string): VirtError {
   return virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.NONE, msg);
 }

@@ -54,7 +54,7 @@ import { bandwidthToParams, checkBandwidthParams, findDomainNet, mergeBandwidthP
 import { oneDef } from '../modificationImpact.js';
 import { domainNets, formatDomainDef, parseDomainDef } from './domainConf.js';
 import { generateTestIfnames } from './domainDefaults.js';
-import { formatNetworkDef, networkAddressBase, networkBridgeName, parseNetworkDef } from './networkConf.js';
+import { formatNetworkDef, networkAddressBase, parseNetworkDef } from './networkConf.js';
 import { testCapabilitiesXML } from './capabilities.js';
 import { acquireNode, releaseNode, type DomainObj, type NetworkObj, type TestNode } from './testNode.js';
 
@@ -628,7 +628,7 @@ export class TestDriver implements Driver {
 
   async networkGetBridgeName(net: NetworkRef): Promise<string> {
     const obj = this.#node.networkByName(net.name);
-    const br = networkBridgeName(obj.def);
+    const br = obj.def.bridge?.name;
     if (!br) {
       throw virtError(ErrorNumber.INTERNAL_ERROR, T, `network '${obj.def.name}' does not have a bridge name.`, { object: obj.def.name });
     }
