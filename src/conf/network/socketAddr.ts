@@ -197,12 +197,6 @@ export function formatSocketAddr(a: SocketAddr): string {
   return a.scope !== undefined ? `${s}%${a.scope}` : s;
 }
 
-/** Parses and prints back: libvirt's canonical text of an address, or undefined. */
-export function normalizeSocketAddr(s: string, family?: 4 | 6): string | undefined {
-  const a = parseSocketAddr(s, family);
-  return a ? formatSocketAddr(a) : undefined;
-}
-
 export function socketAddrEqual(a: SocketAddr, b: SocketAddr): boolean {
   return a.family === b.family && a.bytes.every((v, i) => v === b.bytes[i]);
 }
