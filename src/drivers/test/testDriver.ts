@@ -5,6 +5,7 @@
 import { hostname } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { ErrorDomain, ErrorNumber, VirtError, virtError } from '../../errors/index.js';
+import { checkIllegalChars } from '../../conf/xmlProps.js';
 import { formatConnectURI, type ConnectURI } from '../connectUri.js';
 import {
   DomainCreateFlags,
@@ -216,7 +217,7 @@ export class TestDriver implements Driver {
     checkFlags(flags, DomainDefineFlags.VALIDATE, 'testDomainDefineXMLFlags', T);
     const node = this.#node;
     const def = parseDomainDef(xml, { validate: (flags & DomainDefineFlags.VALIDATE) !== 0 });
-    if (def.name.includes('\n')) throw virtError(ErrorNumber.XML_DETAIL, ErrorDomain.XML, `invalid char in name: \n`);
+    checkIllegalChars('name', def.name, '\n');
     generateTestIfnames(def);
     const existing = node.domainForDef(def, false);
     let obj: DomainObj;

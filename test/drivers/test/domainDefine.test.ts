@@ -1,5 +1,6 @@
-// The test driver names interfaces without a target testnet0, testnet1, … up to libvirt's limit
-// of 1024, and past it refuses the domain with libvirt's internal error (VIR_FROM_TEST).
+// The test driver's define-time checks: interfaces without a target are named testnet0,
+// testnet1, … up to libvirt's limit of 1024 (past it, INTERNAL_ERROR from VIR_FROM_TEST), and a
+// name with a newline is refused.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ErrorDomain, ErrorNumber, open, VirtError } from '../../../src/api/index.js';
@@ -23,6 +24,21 @@ test('interfaces without a target get the first free testnetN; past 1024 the def
       return true;
     });
     await assert.rejects(conn.domainLookupByName('many'));
+  } finally {
+    await conn.close();
+  }
+});
+
+test('a domain name with a newline is refused as libvirt does (XML_DETAIL, domain XML)', async () => {
+  const conn = await open('test:///default');
+  try {
+    await assert.rejects(conn.domainDefineXML(domainXML('a&#10;b', [])), (e: unknown) => {
+      assert.ok(e instanceof VirtError);
+      assert.equal(e.code, ErrorNumber.XML_DETAIL);
+      assert.equal(e.domain, ErrorDomain.XML);
+      assert.equal(e.message, 'invalid char in name: \n');
+      return true;
+    });
   } finally {
     await conn.close();
   }
