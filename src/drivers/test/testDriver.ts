@@ -30,6 +30,7 @@ import {
   NetworkCreateFlags,
   NetworkDefineFlags,
   NetworkEventLifecycleType,
+  TypedParameterFlags,
 } from '../constants.js';
 import type {
   CloseCallback,
@@ -511,12 +512,12 @@ export class TestDriver implements Driver {
   async domainGetInterfaceParameters(dom: DomainRef, device: string, flags: number): Promise<TypedParam[]> {
     checkFlags(
       flags,
-      DomainModificationImpact.LIVE | DomainModificationImpact.CONFIG | 4 /* TYPED_PARAM_STRING_OKAY */,
+      DomainModificationImpact.LIVE | DomainModificationImpact.CONFIG | TypedParameterFlags.STRING_OKAY,
       'testDomainGetInterfaceParameters',
       T,
     );
     const obj = this.#node.domainFromRef(dom);
-    return bandwidthToParams(findDomainNet(this.#oneDef(obj, flags & 3), device).bandwidth);
+    return bandwidthToParams(findDomainNet(this.#oneDef(obj, flags & ~TypedParameterFlags.STRING_OKAY), device).bandwidth);
   }
 
   async domainOpenConsole(_dom: DomainRef, _devName: string | null, _flags: number): Promise<Duplex> {
