@@ -7,7 +7,7 @@ import { parseNetDevBandwidth } from '../netdevBandwidth.js';
 import { parseNetDevVirtualPort } from '../netdevVirtualPort.js';
 import { parseNetDevVlan } from '../netdevVlan.js';
 import { formatUuid, generateUuid, parseUuid } from '../uuid.js';
-import { textOf, type XmlElement } from '../xml/xmlTree.js';
+import { isElement, textOf, type XmlElement } from '../xml/xmlTree.js';
 import { checkIllegalChars, plainReader, propEnum, propUInt, propULongLong, propYesNo, strToUInt, strToULongLongP, type XmlReader } from '../xmlProps.js';
 import {
   NETWORK_FORWARD_MODES,
@@ -770,7 +770,7 @@ export function sanitizeMetadata(meta: XmlElement): XmlElement {
   const seen = new Set<string>();
   const kept: XmlElement[] = [];
   for (const c of meta.children) {
-    if (typeof c !== 'object' || !('name' in c)) continue;
+    if (!isElement(c)) continue;
     const ns = namespaceOf(c, new Map());
     if (!ns || seen.has(ns)) continue;
     seen.add(ns);
