@@ -4,6 +4,7 @@
 // caused on one is seen on the others); the node is dropped when the last one closes, so the next
 // connection starts fresh. Every test:///FILE connection gets a node of its own.
 import { ErrorDomain, ErrorNumber, virtError } from '../../errors/index.js';
+import { checkNetworkAssignDef } from '../../conf/network/networkAssignDef.js';
 import { DomainState } from '../constants.js';
 import type { DomainEvent, DomainRef, NetworkEvent, NetworkRef, NodeInfo } from '../driver.js';
 import type { EventBroker } from '../events.js';
@@ -256,31 +257,9 @@ export class TestNode {
     return obj;
   }
 
-  /** Clash checks of virNetworkObjAssignDef; returns the object the definition replaces. */
+  /** virNetworkObjAssignDef's checks; returns the object the definition replaces. */
   networkForDef(def: NetworkDef, live: boolean): NetworkObj | undefined {
-    const same = this.networks.get(def.uuid);
-    if (same) {
-      if (same.def.name !== def.name) {
-        throw virtError(
-          ErrorNumber.OPERATION_FAILED,
-          ErrorDomain.NETWORK,
-          `network '${same.def.name}' is already defined with uuid ${same.def.uuid}`,
-        );
-      }
-      if (live && same.active) {
-        throw virtError(ErrorNumber.OPERATION_INVALID, ErrorDomain.NETWORK, `network is already active as '${same.def.name}'`);
-      }
-      return same;
-    }
-    const byName = this.findNetworkByName(def.name);
-    if (byName) {
-      throw virtError(
-        ErrorNumber.OPERATION_FAILED,
-        ErrorDomain.NETWORK,
-        `network '${def.name}' already exists with uuid ${byName.def.uuid}`,
-      );
-    }
-    return undefined;
+    return checkNetworkAssignDef(def, live, (u) => this.networks.get(u), (n) => this.findNetworkByName(n));
   }
 }
 

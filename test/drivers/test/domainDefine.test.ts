@@ -1,6 +1,6 @@
 // The test driver's define-time checks: interfaces without a target are named testnet0,
 // testnet1, … up to libvirt's limit of 1024 (past it, INTERNAL_ERROR from VIR_FROM_TEST), and a
-// name with a newline is refused.
+// name with a newline is refused; a network that clashes with another by UUID or name is refused.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ErrorDomain, ErrorNumber, open, VirtError } from '../../../src/api/index.js';
@@ -39,6 +39,34 @@ test('a domain name with a newline is refused as libvirt does (XML_DETAIL, domai
       assert.equal(e.message, 'invalid char in name: \n');
       return true;
     });
+  } finally {
+    await conn.close();
+  }
+});
+
+test("a network definition that clashes by UUID or name is refused with libvirt's messages", async () => {
+  const conn = await open('test:///default');
+  const uuid = 'dd8fe884-6c02-601e-7551-cca97df1c5df'; // test:///default's network 'default'
+  const refused = (code: number, message: string) => (e: unknown) => {
+    assert.ok(e instanceof VirtError);
+    assert.equal(e.code, code);
+    assert.equal(e.domain, ErrorDomain.NETWORK);
+    assert.equal(e.message, message);
+    return true;
+  };
+  try {
+    await assert.rejects(
+      conn.networkDefineXML(`<network><name>other</name><uuid>${uuid}</uuid></network>`),
+      refused(ErrorNumber.OPERATION_FAILED, `operation failed: network 'default' is already defined with uuid ${uuid}`),
+    );
+    await assert.rejects(
+      conn.networkDefineXML(`<network><name>default</name><uuid>11111111-2222-3333-4444-555555555555</uuid></network>`),
+      refused(ErrorNumber.OPERATION_FAILED, `operation failed: network 'default' already exists with uuid ${uuid}`),
+    );
+    await assert.rejects(
+      conn.networkCreateXML(`<network><name>default</name><uuid>${uuid}</uuid></network>`),
+      refused(ErrorNumber.OPERATION_INVALID, "Requested operation is not valid: network is already active as 'default'"),
+    );
   } finally {
     await conn.close();
   }
