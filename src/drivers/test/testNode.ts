@@ -4,6 +4,7 @@
 // caused on one is seen on the others); the node is dropped when the last one closes, so the next
 // connection starts fresh. Every test:///FILE connection gets a node of its own.
 import { ErrorDomain, ErrorNumber, virtError } from '../../errors/index.js';
+import { checkDomainAssignDef } from '../../conf/domain/domainAssignDef.js';
 import { checkNetworkAssignDef } from '../../conf/network/networkAssignDef.js';
 import { DomainState } from '../constants.js';
 import type { DomainEvent, DomainRef, NetworkEvent, NetworkRef, NodeInfo } from '../driver.js';
@@ -174,34 +175,13 @@ export class TestNode {
    * error; `live` adds the checks of starting it (not already running or being started).
    */
   domainForDef(def: DomainDef, live: boolean): DomainObj | undefined {
-    const same = this.domains.get(def.uuid);
-    if (same) {
-      if (same.def.name !== def.name) {
-        throw virtError(
-          ErrorNumber.OPERATION_FAILED,
-          ErrorDomain.DOMAIN,
-          `domain '${same.def.name}' is already defined with uuid ${same.def.uuid}`,
-        );
-      }
-      if (live) {
-        if (this.isActive(same)) {
-          throw virtError(ErrorNumber.OPERATION_INVALID, ErrorDomain.DOMAIN, `domain '${same.def.name}' is already active`);
-        }
-        if (!same.persistent) {
-          throw virtError(ErrorNumber.OPERATION_INVALID, ErrorDomain.DOMAIN, `domain '${same.def.name}' is already being started`);
-        }
-      }
-      return same;
-    }
-    const byName = this.findDomainByName(def.name);
-    if (byName) {
-      throw virtError(
-        ErrorNumber.OPERATION_FAILED,
-        ErrorDomain.DOMAIN,
-        `domain '${def.name}' already exists with uuid ${byName.def.uuid}`,
-      );
-    }
-    return undefined;
+    return checkDomainAssignDef(
+      def,
+      live,
+      (u) => this.domains.get(u),
+      (n) => this.findDomainByName(n),
+      (o) => ({ name: o.def.name, uuid: o.def.uuid, active: this.isActive(o), persistent: o.persistent }),
+    );
   }
 
   /** Running: a fresh id, and a persistent copy of the definition kept aside (newDef). */

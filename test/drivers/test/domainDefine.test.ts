@@ -1,6 +1,7 @@
 // The test driver's define-time checks: interfaces without a target are named testnet0,
 // testnet1, … up to libvirt's limit of 1024 (past it, INTERNAL_ERROR from VIR_FROM_TEST), and a
-// name with a newline is refused; a network that clashes with another by UUID or name is refused.
+// name with a newline is refused; a domain or network that clashes with another by UUID or name
+// is refused.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ErrorDomain, ErrorNumber, open, VirtError } from '../../../src/api/index.js';
@@ -67,6 +68,30 @@ test("a network definition that clashes by UUID or name is refused with libvirt'
       conn.networkCreateXML(`<network><name>default</name><uuid>${uuid}</uuid></network>`),
       refused(ErrorNumber.OPERATION_INVALID, "Requested operation is not valid: network is already active as 'default'"),
     );
+  } finally {
+    await conn.close();
+  }
+});
+
+test("a domain definition that clashes by UUID or name is refused with libvirt's messages", async () => {
+  const conn = await open('test:///default');
+  const uuid = '6695eb01-f6a4-8304-79aa-97f2502e193f'; // test:///default's domain 'test'
+  const xml = (name: string, u: string): string =>
+    `<domain type='test'><name>${name}</name><uuid>${u}</uuid><memory>1024</memory><os><type>hvm</type></os></domain>`;
+  const refused = (code: number, message: string) => (e: unknown) => {
+    assert.ok(e instanceof VirtError);
+    assert.equal(e.code, code);
+    assert.equal(e.domain, ErrorDomain.DOMAIN);
+    assert.equal(e.message, message);
+    return true;
+  };
+  try {
+    await assert.rejects(conn.domainDefineXML(xml('x', uuid)), refused(ErrorNumber.OPERATION_FAILED, `operation failed: domain 'test' is already defined with uuid ${uuid}`));
+    await assert.rejects(
+      conn.domainDefineXML(xml('test', '11111111-2222-3333-4444-555555555555')),
+      refused(ErrorNumber.OPERATION_FAILED, `operation failed: domain 'test' already exists with uuid ${uuid}`),
+    );
+    await assert.rejects(conn.domainCreateXML(xml('test', uuid), 0), refused(ErrorNumber.OPERATION_INVALID, "Requested operation is not valid: domain 'test' is already active"));
   } finally {
     await conn.close();
   }
