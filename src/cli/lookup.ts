@@ -20,7 +20,8 @@ export async function lookupDomain(
   if (n === undefined) return null;
   const conn = sh.conn;
   let dom: Domain | undefined;
-  if (by & BY_ID && /^[+-]?\d+$/.test(n.trim()) && Number(n) >= 0 && Number(n) <= 0x7fffffff) {
+  // virStrToLong_i: leading blanks and a sign, then digits to the end (no trailing blanks).
+  if (by & BY_ID && /^\s*[+-]?\d+$/.test(n) && Number(n) >= 0 && Number(n) <= 0x7fffffff) {
     dom = await conn.domainLookupByID(Number(n)).catch(() => undefined);
   }
   if (!dom && by & BY_UUID && n.length === 36) dom = await conn.domainLookupByUUIDString(n).catch(() => undefined);

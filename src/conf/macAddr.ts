@@ -89,3 +89,12 @@ export function macAddrEqual(a: Uint8Array | string, b: Uint8Array | string): bo
   const y = bytesOf(b);
   return x.length === y.length && x.every((v, i) => v === y[i]);
 }
+
+/**
+ * virMacAddrCompare's equality on the text as given, valid or not: case-insensitive, and a '0'
+ * just before another hex digit is ignored ("0a:0b:…" equals "a:b:…", and "a0b" equals "ab").
+ */
+export function macAddrTextEqual(a: string, b: string): boolean {
+  const canon = (s: string): string => s.replace(/0(?=[0-9a-fA-F])/g, '').toLowerCase();
+  return canon(a) === canon(b);
+}

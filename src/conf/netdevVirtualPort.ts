@@ -301,10 +301,3 @@ export function netDevVirtualPortEqual(a: NetDevVirtualPort | undefined, b: NetD
   const keys: (keyof VirtualPortParameters)[] = ['managerid', 'typeid', 'typeidversion', 'instanceid', 'profileid', 'interfaceid'];
   return keys.every((k) => !printable(a.type, k) || (a.parameters[k] ?? '') === (b.parameters[k] ?? ''));
 }
-
-/** The raw 16 bytes of a UUID parameter (for netlink IFLA_PORT_* attributes). */
-export function virtualPortUuidBytes(uuid: string): Uint8Array {
-  const u = parseUuid(uuid);
-  if (!u) throw new RangeError(`not a UUID: '${uuid}'`);
-  return u;
-}

@@ -232,3 +232,13 @@ export function yesNo(v: boolean | undefined): 'yes' | 'no' | undefined {
 export function onOff(v: boolean | undefined): 'on' | 'off' | undefined {
   return v === undefined ? undefined : v ? 'on' : 'off';
 }
+
+/**
+ * virXMLCheckIllegalChars: XML_DETAIL "invalid char in name: /" for the first of `chars` found
+ * in the value of `element`.
+ */
+export function checkIllegalChars(element: string, value: string, chars: string): void {
+  for (const c of chars) {
+    if (value.includes(c)) throw virtError(ErrorNumber.XML_DETAIL, ErrorDomain.XML, `invalid char in ${element}: ${c}`, { element, value });
+  }
+}

@@ -428,6 +428,12 @@ export const TypedParameterType = {
   STRING: 7,
 } as const;
 
+/** virTypedParameterFlags */
+export const TypedParameterFlags = {
+  /** the caller takes string parameters */
+  STRING_OKAY: 4,
+} as const;
+
 /** field names of virDomainSetInterfaceParameters */
 export const DomainBandwidthParam = {
   IN_AVERAGE: 'inbound.average',

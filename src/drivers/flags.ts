@@ -19,3 +19,14 @@ export function checkFlags(flags: number, allowed: number, fn: string, domain: n
     });
   }
 }
+
+/**
+ * Refuses a negative count or id, as libvirt's public API (virCheckNonNegativeArg): INVALID_ARG
+ * "maxnames in virConnectListNetworks must be zero or greater", without the "invalid argument: "
+ * prefix.
+ */
+export function checkNonNegativeArg(name: string, value: number, fn: string, domain: number): void {
+  if (Number.isInteger(value) && value >= 0) return;
+  const message = `${name} in ${fn} must be zero or greater`;
+  throw new VirtError({ code: ErrorNumber.INVALID_ARG, domain, message, str1: message, fault: { value: String(value), object: fn } });
+}

@@ -31,6 +31,8 @@ const cases: string[][] = [
   ['domname 1'],
   [`domname ${UUID}`],
   ['domname test'],
+  ['domname', '1 '],
+  ['domname', ' 1'],
   ['domiflist test'],
   ['domblklist test'],
   ['domblklist test --details'],

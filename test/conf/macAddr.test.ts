@@ -9,6 +9,7 @@ import {
   isUnicastMac,
   isZeroMac,
   macAddrEqual,
+  macAddrTextEqual,
   normalizeMacAddr,
   parseMacAddr,
   tapHostMac,
@@ -74,6 +75,16 @@ test('host side of a tap: first byte 0xFE, or 0xFA when the guest MAC starts wit
 test('macAddrEqual ignores case and leading zeros', () => {
   assert.equal(macAddrEqual('52:54:0:A:b:C', '52:54:00:0a:0B:0c'), true);
   assert.equal(macAddrEqual('52:54:00:0a:0b:0c', '52:54:00:0a:0b:0d'), false);
+});
+
+test('macAddrTextEqual compares text as virMacAddrCompare does, valid or not', () => {
+  assert.equal(macAddrTextEqual('AA:BB:CC:DD:EE:FF', 'aa:bb:cc:dd:ee:0ff'), true);
+  assert.equal(macAddrTextEqual('52:54:0:a:b:c', '52:54:00:0A:0b:0c'), true);
+  // Only a zero before a hex digit is dropped: "a0:" keeps its zero.
+  assert.equal(macAddrTextEqual('a0:bb', 'a:bb'), false);
+  // No other separator stands for ':'.
+  assert.equal(macAddrTextEqual('aa-bb-cc-dd-ee-ff', 'aa:bb:cc:dd:ee:ff'), false);
+  assert.equal(macAddrTextEqual('xyz', 'XYZ'), true);
 });
 
 test('format/parse round trip (fast-check)', () => {

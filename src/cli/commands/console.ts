@@ -3,13 +3,11 @@
 // session on pipes works too (for scripts and tests): after the input ends, the session stays
 // until the guest has been quiet for a moment.
 import type { Duplex } from 'node:stream';
+import { DomainConsoleFlags, DomainState } from '../../api/index.js';
 import type { CommandDef } from '../commandDef.js';
 import { lookupDomain } from '../lookup.js';
 import { consoleSession } from '../console.js';
 import { domainOpt } from './domainAction.js';
-
-const FORCE = 1;
-const SAFE = 2;
 
 export const command: CommandDef = {
   name: 'console',
@@ -26,10 +24,10 @@ export const command: CommandDef = {
     if (!found) return false;
     const dom = found.dom;
     const { state } = await dom.getState();
-    if (state === 5 /* SHUTOFF */) return sh.fail('The domain is not running');
+    if (state === DomainState.SHUTOFF) return sh.fail('The domain is not running');
     let flags = 0;
-    if (sh.bool(cmd, 'force')) flags |= FORCE;
-    if (sh.bool(cmd, 'safe')) flags |= SAFE;
+    if (sh.bool(cmd, 'force')) flags |= DomainConsoleFlags.FORCE;
+    if (sh.bool(cmd, 'safe')) flags |= DomainConsoleFlags.SAFE;
     sh.printExtra(`Connected to domain '${dom.getName()}'\nEscape character is ^] (Ctrl + ])\n`);
     let stream: Duplex;
     try {

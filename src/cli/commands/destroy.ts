@@ -1,3 +1,4 @@
+import { DomainDestroyFlagsValues } from '../../api/index.js';
 import { domainAction } from './domainAction.js';
 
 export const command = domainAction({
@@ -11,7 +12,9 @@ export const command = domainAction({
   verb: 'destroy',
   done: 'destroyed',
   async act(sh, dom, cmd) {
-    const flags = (sh.bool(cmd, 'graceful') ? 1 : 0) | (sh.bool(cmd, 'remove-logs') ? 2 : 0);
+    let flags = 0;
+    if (sh.bool(cmd, 'graceful')) flags |= DomainDestroyFlagsValues.GRACEFUL;
+    if (sh.bool(cmd, 'remove-logs')) flags |= DomainDestroyFlagsValues.REMOVE_LOGS;
     if (flags) await dom.destroyFlags(flags);
     else await dom.destroy();
   },

@@ -1,13 +1,11 @@
 // attach-device, detach-device and update-device: a device's XML from a file, applied live and/or
 // to the persistent config, with virsh's messages.
-import type { Domain } from '../../api/index.js';
+import { DomainDeviceModifyFlags, type Domain } from '../../api/index.js';
 import type { CommandDef, OptDef } from '../commandDef.js';
 import { lookupDomain } from '../lookup.js';
 import { domainOpt } from './domainAction.js';
 import { deviceImpact, impactOpts } from './deviceFlags.js';
 import { readXmlFile } from './xmlFile.js';
-
-const FORCE = 4;
 
 export function deviceFileCommand(spec: {
   name: string;
@@ -28,7 +26,7 @@ export function deviceFileCommand(spec: {
       if (!found) return false;
       const file = sh.optString(cmd, 'file')!;
       let flags = await deviceImpact(sh, cmd, found.dom);
-      if (sh.bool(cmd, 'force')) flags |= FORCE;
+      if (sh.bool(cmd, 'force')) flags |= DomainDeviceModifyFlags.FORCE;
       const xml = readXmlFile(sh, file);
       if (xml === undefined) return false;
       try {

@@ -1,6 +1,6 @@
 // The --persistent/--config/--live/--current options of virsh's device commands and how they
 // become virDomainModificationImpact flags (virsh's cmdAttachDevice and friends).
-import type { Domain } from '../../api/index.js';
+import { DomainModificationImpact, type Domain } from '../../api/index.js';
 import type { OptDef, ParsedCommand } from '../commandDef.js';
 import type { Shell } from '../shell.js';
 
@@ -11,9 +11,6 @@ export const impactOpts: OptDef[] = [
   { name: 'current', type: 'bool', help: 'affect current domain' },
 ];
 
-const LIVE = 1;
-const CONFIG = 2;
-
 /**
  * The flags for a device change: --config or --persistent → CONFIG, --live → LIVE, and
  * --persistent on a running domain also LIVE. --current excludes the others.
@@ -23,8 +20,8 @@ export async function deviceImpact(sh: Shell, cmd: ParsedCommand, dom: Domain, o
   sh.exclusive(cmd, 'current', 'live');
   sh.exclusive(cmd, 'current', 'config');
   let flags = 0;
-  if (sh.bool(cmd, 'config') || sh.bool(cmd, 'persistent')) flags |= CONFIG;
-  if (sh.bool(cmd, 'live')) flags |= LIVE;
-  if (sh.bool(cmd, 'persistent') && (await dom.isActive())) flags |= LIVE;
+  if (sh.bool(cmd, 'config') || sh.bool(cmd, 'persistent')) flags |= DomainModificationImpact.CONFIG;
+  if (sh.bool(cmd, 'live')) flags |= DomainModificationImpact.LIVE;
+  if (sh.bool(cmd, 'persistent') && (await dom.isActive())) flags |= DomainModificationImpact.LIVE;
   return flags;
 }

@@ -6,6 +6,25 @@ import { formatTable } from '../vshTable.js';
 import { domainOpt } from './domainAction.js';
 import { firstAttr } from './domiflist.js';
 
+export interface DiskSummary {
+  type: string;
+  device: string;
+  target: string;
+  /** the source's file, dev, dir, name or volume; '' when it has none */
+  source: string;
+}
+
+/** The <disk>s of a domain's XML as domblklist lists them (undefine --storage matches the same). */
+export function domainDisks(xml: string): DiskSummary[] {
+  const devices = child(parseXml(xml), 'devices');
+  return (devices ? children(devices, 'disk') : []).map((el) => ({
+    type: el.attrs.type ?? '',
+    device: el.attrs.device ?? '',
+    target: child(el, 'target')?.attrs.dev ?? '',
+    source: firstAttr(child(el, 'source'), ['file', 'dev', 'dir', 'name', 'volume']),
+  }));
+}
+
 export const command: CommandDef = {
   name: 'domblklist',
   help: 'list all domain blocks',
@@ -19,13 +38,8 @@ export const command: CommandDef = {
     const found = await lookupDomain(sh, cmd);
     if (!found) return false;
     const details = sh.bool(cmd, 'details');
-    const xml = await found.dom.getXMLDesc(sh.bool(cmd, 'inactive') ? DomainXMLFlags.INACTIVE : 0);
-    const devices = child(parseXml(xml), 'devices');
-    const rows = (devices ? children(devices, 'disk') : []).map((el) => {
-      const target = child(el, 'target')?.attrs.dev ?? '';
-      const source = firstAttr(child(el, 'source'), ['file', 'dev', 'dir', 'name', 'volume']) || '-';
-      return details ? [el.attrs.type ?? '', el.attrs.device ?? '', target, source] : [target, source];
-    });
+    const disks = domainDisks(await found.dom.getXMLDesc(sh.bool(cmd, 'inactive') ? DomainXMLFlags.INACTIVE : 0));
+    const rows = disks.map((d) => (details ? [d.type, d.device, d.target, d.source || '-'] : [d.target, d.source || '-']));
     const header = details ? ['Type', 'Device', 'Target', 'Source'] : ['Target', 'Source'];
     sh.print(formatTable(header, rows, !sh.quiet));
     return true;

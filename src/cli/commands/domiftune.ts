@@ -1,13 +1,9 @@
 // domiftune: read or set an interface's bandwidth (virDomainGet/SetInterfaceParameters).
-import { TypedParameterType, type TypedParam } from '../../api/index.js';
+import { DomainModificationImpact, TypedParameterType, type TypedParam } from '../../api/index.js';
 import type { CommandDef } from '../commandDef.js';
 import { lookupDomain } from '../lookup.js';
-import { OptionError } from '../shell.js';
 import { domainOpt } from './domainAction.js';
-import { parseRate } from './interfaceRate.js';
-
-const LIVE = 1;
-const CONFIG = 2;
+import { checkTuneRate, parseRate, type Rate } from './interfaceRate.js';
 
 export const command: CommandDef = {
   name: 'domiftune',
@@ -26,16 +22,22 @@ export const command: CommandDef = {
     sh.exclusive(cmd, 'current', 'live');
     sh.exclusive(cmd, 'current', 'config');
     let flags = 0;
-    if (sh.bool(cmd, 'config')) flags |= CONFIG;
-    if (sh.bool(cmd, 'live')) flags |= LIVE;
+    if (sh.bool(cmd, 'config')) flags |= DomainModificationImpact.CONFIG;
+    if (sh.bool(cmd, 'live')) flags |= DomainModificationImpact.LIVE;
     const found = await lookupDomain(sh, cmd);
     if (!found) return false;
     const device = sh.optString(cmd, 'interface')!;
     const inStr = sh.optString(cmd, 'inbound');
     const outStr = sh.optString(cmd, 'outbound');
-    const inbound = inStr !== undefined ? parseRate(inStr) : undefined;
-    const outbound = outStr !== undefined ? parseRate(outStr) : undefined;
-    if (outbound?.floor) throw new OptionError('outbound floor is unsupported yet');
+    // Each direction is parsed and checked before the next, as virsh does.
+    const rate = (name: 'inbound' | 'outbound', text: string | undefined): Rate | undefined => {
+      if (text === undefined) return undefined;
+      const r = parseRate(text);
+      checkTuneRate(name, r);
+      return r;
+    };
+    const inbound = rate('inbound', inStr);
+    const outbound = rate('outbound', outStr);
 
     if (!inbound && !outbound) {
       let params: TypedParam[];

@@ -1,9 +1,8 @@
 import { DomainUndefineFlagsValues as U } from '../../api/index.js';
-import { child, children, parseXml } from '../../conf/xml/xmlTree.js';
 import type { CommandDef } from '../commandDef.js';
 import { lookupDomain } from '../lookup.js';
 import { domainOpt } from './domainAction.js';
-import { firstAttr } from './domiflist.js';
+import { domainDisks } from './domblklist.js';
 
 export const command: CommandDef = {
   name: 'undefine',
@@ -49,11 +48,7 @@ export const command: CommandDef = {
     if (storage !== undefined || removeAll) {
       // The volumes to remove are looked up before the domain goes. The test driver manages no
       // volume behind a domain's disks, so each one is left for the user, as virsh says.
-      const devices = child(parseXml(await dom.getXMLDesc(0)), 'devices');
-      const disks = (devices ? children(devices, 'disk') : []).map((d) => ({
-        target: child(d, 'target')?.attrs.dev ?? '',
-        source: firstAttr(child(d, 'source'), ['file', 'dev', 'dir', 'name', 'volume']),
-      }));
+      const disks = domainDisks(await dom.getXMLDesc(0));
       const wanted = storage?.split(',').filter((x) => x !== '') ?? [];
       const matched = new Set<string>();
       for (const d of disks) {

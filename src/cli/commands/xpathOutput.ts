@@ -1,6 +1,6 @@
 // --xpath/--wrap of dumpxml and net-dumpxml. Only plain element paths (/domain/devices/disk,
 // ./devices/interface/mac) are understood; anything else is refused.
-import { parseXml, type XmlElement } from '../../conf/xml/xmlTree.js';
+import { children, parseXml, type XmlElement } from '../../conf/xml/xmlTree.js';
 import { serializeLibxml } from '../../conf/xml/xmlWriter.js';
 import type { OptDef, ParsedCommand } from '../commandDef.js';
 import type { Shell } from '../shell.js';
@@ -10,10 +10,8 @@ export const xpathOpts: OptDef[] = [
   { name: 'wrap', type: 'bool', help: 'wrap xpath results in an common root element' },
 ];
 
-const isEl = (c: unknown): c is XmlElement => typeof c === 'object' && c !== null && 'name' in c;
-
 function descendants(n: XmlElement): XmlElement[] {
-  return n.children.filter(isEl).flatMap((c) => [c, ...descendants(c)]);
+  return children(n).flatMap((c) => [c, ...descendants(c)]);
 }
 
 /** Element paths: /a/b, ./b, b, //b, /a//b (child and descendant steps by name, or *). */
@@ -38,7 +36,7 @@ function select(root: XmlElement, expr: string): XmlElement[] | undefined {
       continue;
     }
     if (!/^([A-Za-z_][\w.:-]*|\*)$/.test(step)) return undefined;
-    const pool = (n: XmlElement): XmlElement[] => (descend ? descendants(n) : n.children.filter(isEl));
+    const pool = (n: XmlElement): XmlElement[] => (descend ? descendants(n) : children(n));
     nodes = nodes.flatMap((n) => pool(n).filter((c) => step === '*' || c.name === step));
     descend = false;
   }

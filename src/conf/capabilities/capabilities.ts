@@ -2,6 +2,7 @@
 // fills and the formatter that prints it exactly as libvirt's virCapabilitiesFormatXML, blank
 // lines between the top-level sections included.
 import { XmlWriter } from '../xml/xmlWriter.js';
+import { yesNo } from '../xmlProps.js';
 import { type CapsCpuDef, writeCapsCpuDef } from './cpuDef.js';
 
 export type PowerManagementTarget = 'suspend_mem' | 'suspend_disk' | 'suspend_hybrid';
@@ -276,7 +277,7 @@ function writeGuest(w: XmlWriter, g: GuestCapabilities): void {
   w.element('features', undefined, (fw) => {
     for (const name of GUEST_FEATURE_ORDER) {
       const f = g.features.find((x) => x.name === name);
-      if (f) fw.empty(name, { default: f.default, toggle: f.toggle === undefined ? undefined : f.toggle ? 'yes' : 'no' });
+      if (f) fw.empty(name, { default: f.default, toggle: yesNo(f.toggle) });
     }
   });
   w.close('guest');

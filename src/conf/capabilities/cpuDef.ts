@@ -3,6 +3,7 @@
 // virCPUDefFormatBuf: model, vendor, microcode, signature, counter, topology, cache,
 // maxphysaddr, features.
 import type { XmlWriter } from '../xml/xmlWriter.js';
+import { yesNo } from '../xmlProps.js';
 
 export type CpuFeaturePolicy = 'force' | 'require' | 'optional' | 'disable' | 'forbid';
 
@@ -37,7 +38,7 @@ export function writeCapsCpuDef(w: XmlWriter, cpu: CapsCpuDef): void {
     w.empty('counter', {
       name: cpu.counter.name,
       frequency: cpu.counter.frequency,
-      scaling: cpu.counter.scaling === undefined ? undefined : cpu.counter.scaling ? 'yes' : 'no',
+      scaling: yesNo(cpu.counter.scaling),
     });
   }
   if (cpu.topology) {

@@ -37,6 +37,7 @@ export type { VirtioOptions } from './virtioOptions.js';
 // devices
 export type { DiskDef, StorageSource, DiskBus, NetworkHost } from './disk.js';
 export { diskNameToIndex } from './disk.js';
+export { checkDomainAssignDef, type AssignableDomain } from './domainAssignDef.js';
 export type { ControllerDef, ControllerType } from './controller.js';
 export { maybeAddController, insertController } from './controller.js';
 export type { InterfaceDef, InterfaceSource, ActualNetDef, NetType, InterfaceVirtioDriver } from './interface.js';

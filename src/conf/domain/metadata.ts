@@ -2,7 +2,7 @@
 // every child that is not an element in a namespace and every later child whose namespace URI
 // repeats an earlier one; namespaces declared outside <metadata> (e.g. on <domain>) that the
 // kept content uses are re-declared on <metadata> itself, as libxml2's node copy does.
-import type { XmlChild, XmlElement } from '../xml/xmlTree.js';
+import { children, isElement, type XmlChild, type XmlElement } from '../xml/xmlTree.js';
 import type { ParseContext } from './parseContext.js';
 
 type Scope = Map<string, string>;
@@ -50,7 +50,7 @@ export function parseMetadata(ctx: ParseContext, el: XmlElement, outer: Scope): 
   const kept: XmlElement[] = [];
   const seen = new Set<string>();
   for (const c of el.children) {
-    if (typeof c !== 'object' || !('name' in c)) continue;
+    if (!isElement(c)) continue;
     const scope = declare(own, c);
     const uri = scope.get(prefixOf(c.name));
     if (!uri) continue;
@@ -81,7 +81,7 @@ export function parseMetadata(ctx: ParseContext, el: XmlElement, outer: Scope): 
       localDeclared.add(p);
       here.add(p);
     }
-    for (const c of node.children) if (typeof c === 'object' && 'name' in c) reconcile(c, here);
+    for (const c of children(node)) reconcile(c, here);
   };
   for (const k of kept) reconcile(k, localDeclared);
   Object.assign(copy.attrs, decls);

@@ -18,6 +18,7 @@ export { NETWORK_RNG, validateNetworkSchema } from './networkSchema.js';
 export * from './networkDriverDefaults.js';
 export * from './socketAddr.js';
 export * from './pciAddress.js';
+export * from './networkAssignDef.js';
 export { writeNetworkElement, writeNetworkStatus } from './networkFormat.js';
 export { parseNetworkElement } from './networkParse.js';
 

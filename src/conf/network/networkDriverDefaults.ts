@@ -6,6 +6,7 @@
 // so this stays free of host access.
 import { ErrorDomain, ErrorNumber, virtError } from '../../errors/index.js';
 import { generateMacAddrString } from '../macAddr.js';
+import { checkIllegalChars } from '../xmlProps.js';
 import type { NetworkDef, NetworkPortGroup } from './networkDef.js';
 import { networkForwardMode, networkHasManagedBridge } from './networkDef.js';
 import type { PciAddress } from './pciAddress.js';
@@ -72,9 +73,7 @@ export function ensureNetworkBridgeMac(def: NetworkDef): void {
 export const networkDriverNetworkDefaults: NetworkDriverDefaults = {
   dnsmasqNamespace: true,
   postParse(def, ctx) {
-    if (def.name.includes('\n')) {
-      throw virtError(ErrorNumber.XML_DETAIL, ErrorDomain.XML, 'invalid char in name: \n', { element: 'name', value: def.name });
-    }
+    checkIllegalChars('name', def.name, '\n');
     const mode = networkForwardMode(def);
     let bandwidthAllowed = false;
     if (networkHasManagedBridge(def)) {

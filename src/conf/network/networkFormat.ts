@@ -9,6 +9,7 @@ import { formatBitmap } from '../bitmap.js';
 import { formatNetDevBandwidth } from '../netdevBandwidth.js';
 import { formatNetDevVirtualPort } from '../netdevVirtualPort.js';
 import { formatNetDevVlan } from '../netdevVlan.js';
+import { children } from '../xml/xmlTree.js';
 import { XmlWriter } from '../xml/xmlWriter.js';
 import { yesNo } from '../xmlProps.js';
 import { networkHasManagedBridge, type DhcpLease, type NetworkDef, type NetworkDns, type NetworkIp, type NetworkStatus } from './networkDef.js';
@@ -32,11 +33,11 @@ export function writeNetworkElement(w: XmlWriter, def: NetworkDef, opts: Network
   w.text('name', def.name);
   w.text('uuid', def.uuid);
   if (def.metadata) {
-    const kids = def.metadata.children.filter((c) => typeof c === 'object' && 'name' in c);
+    const kids = children(def.metadata);
     if (kids.length === 0) w.empty('metadata');
     else {
       w.open('metadata');
-      for (const c of kids) if (typeof c === 'object' && 'name' in c) w.verbatim(c);
+      for (const c of kids) w.verbatim(c);
       w.close('metadata');
     }
   }

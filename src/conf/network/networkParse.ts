@@ -7,8 +7,8 @@ import { parseNetDevBandwidth } from '../netdevBandwidth.js';
 import { parseNetDevVirtualPort } from '../netdevVirtualPort.js';
 import { parseNetDevVlan } from '../netdevVlan.js';
 import { formatUuid, generateUuid, parseUuid } from '../uuid.js';
-import { textOf, type XmlElement } from '../xml/xmlTree.js';
-import { plainReader, propEnum, propUInt, propULongLong, propYesNo, strToUInt, strToULongLongP, type XmlReader } from '../xmlProps.js';
+import { isElement, textOf, type XmlElement } from '../xml/xmlTree.js';
+import { checkIllegalChars, plainReader, propEnum, propUInt, propULongLong, propYesNo, strToUInt, strToULongLongP, type XmlReader } from '../xmlProps.js';
 import {
   NETWORK_FORWARD_MODES,
   type DhcpHost,
@@ -72,9 +72,7 @@ export function parseNetworkElement(root: XmlElement, opts: NetworkParseOptions 
   const nameEl = first('name');
   const name = nonEmpty(nameEl ? textOf(nameEl) : undefined);
   if (name === undefined) throw virtError(ErrorNumber.NO_NAME, NET, undefined, { element: 'name' });
-  if (name.includes('/')) {
-    throw virtError(ErrorNumber.XML_DETAIL, ErrorDomain.XML, 'invalid char in name: /', { element: 'name', value: name });
-  }
+  checkIllegalChars('name', name, '/');
 
   const uuidEl = first('uuid');
   const uuidText = nonEmpty(uuidEl ? textOf(uuidEl) : undefined);
@@ -772,7 +770,7 @@ export function sanitizeMetadata(meta: XmlElement): XmlElement {
   const seen = new Set<string>();
   const kept: XmlElement[] = [];
   for (const c of meta.children) {
-    if (typeof c !== 'object' || !('name' in c)) continue;
+    if (!isElement(c)) continue;
     const ns = namespaceOf(c, new Map());
     if (!ns || seen.has(ns)) continue;
     seen.add(ns);

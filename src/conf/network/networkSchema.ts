@@ -5,7 +5,7 @@
 // first line after the header names the element at fault the way libxml2 does, the "Extra
 // element … in interleave" lines that follow approximate libxml2's trace.
 import { ErrorDomain, ErrorNumber, virtError, type ErrorFault } from '../../errors/index.js';
-import type { XmlElement } from '../xml/xmlTree.js';
+import { child, isElement, type XmlElement } from '../xml/xmlTree.js';
 import { DNSMASQ_NAMESPACE } from './networkParse.js';
 
 export const NETWORK_RNG = '/usr/share/libvirt/schemas/network.rng';
@@ -124,7 +124,7 @@ const VP_PARAMS: Record<string, { allowed: string[]; required?: string }> = {
 function virtualportMatchesType(el: XmlElement): boolean {
   const rule = el.attrs.type === undefined ? undefined : VP_PARAMS[el.attrs.type];
   if (!rule) return true;
-  const params = el.children.find((c): c is XmlElement => typeof c === 'object' && 'name' in c && c.name === 'parameters');
+  const params = child(el, 'parameters');
   if (!params) return rule.required === undefined;
   const names = Object.keys(params.attrs);
   return names.every((a) => rule.allowed.includes(a)) && (rule.required === undefined || names.includes(rule.required));
@@ -270,10 +270,6 @@ class SchemaViolation {
   ) {}
 }
 
-function isElementChild(c: XmlElement['children'][number]): c is XmlElement {
-  return typeof c === 'object' && 'name' in c;
-}
-
 /** The libxml2-style trail from an element up to the root. */
 function trail(path: XmlElement[]): string[] {
   const out: string[] = [];
@@ -309,7 +305,7 @@ function check(el: XmlElement, g: Elem, path: XmlElement[], repeated = false): v
       if (!g.text && c.trim() !== '') throw at([`Element ${el.name} has extra content: text`]);
       continue;
     }
-    if (!isElementChild(c)) continue;
+    if (!isElement(c)) continue;
     if (!kids[c.name] && !(el === path[0] && dnsmasqChild(path[0]!, c))) throw at([`Element ${el.name} has extra content: ${c.name}`], { element: c.name });
   }
 
@@ -336,7 +332,7 @@ function check(el: XmlElement, g: Elem, path: XmlElement[], repeated = false): v
   if (g.contentRule && !g.contentRule(el)) throw at([]);
 
   const byName = new Map<string, XmlElement[]>();
-  for (const c of el.children) if (isElementChild(c)) byName.set(c.name, [...(byName.get(c.name) ?? []), c]);
+  for (const c of el.children) if (isElement(c)) byName.set(c.name, [...(byName.get(c.name) ?? []), c]);
   const order = [...Object.keys(kids), ...[...byName.keys()].filter((n) => !(n in kids))];
   for (const name of order) {
     const spec = kids[name] ?? (el === path[0] ? dnsmasqChild(path[0]!, byName.get(name)![0]!) : undefined);

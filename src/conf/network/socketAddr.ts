@@ -197,12 +197,6 @@ export function formatSocketAddr(a: SocketAddr): string {
   return a.scope !== undefined ? `${s}%${a.scope}` : s;
 }
 
-/** Parses and prints back: libvirt's canonical text of an address, or undefined. */
-export function normalizeSocketAddr(s: string, family?: 4 | 6): string | undefined {
-  const a = parseSocketAddr(s, family);
-  return a ? formatSocketAddr(a) : undefined;
-}
-
 export function socketAddrEqual(a: SocketAddr, b: SocketAddr): boolean {
   return a.family === b.family && a.bytes.every((v, i) => v === b.bytes[i]);
 }
@@ -263,6 +257,16 @@ export function ipPrefixOf(address: SocketAddr | undefined, netmask: SocketAddr 
   }
   if (address?.family === 6) return address.bytes.every((b) => b === 0) ? 0 : 64;
   return 0;
+}
+
+/**
+ * virNetworkIPDefPrefix (and the same for a <route>): ipPrefixOf over the element's address,
+ * netmask and prefix as written; an address that does not parse counts as unknown.
+ */
+export function ipDefPrefix(d: { address: string; netmask?: string; prefix?: number }): number {
+  const addr = parseSocketAddr(d.address);
+  const mask = addr && d.netmask ? parseSocketAddr(d.netmask, addr.family) : undefined;
+  return ipPrefixOf(addr, mask, d.prefix);
 }
 
 function rangeError(msg: string): VirtError {

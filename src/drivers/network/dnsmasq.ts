@@ -12,7 +12,7 @@ import type { NetworkDef, NetworkIp, DhcpLease, DhcpHost } from '../../conf/netw
 import {
   checkAddrRange,
   formatSocketAddr,
-  ipPrefixOf,
+  ipDefPrefix,
   parseSocketAddr,
   prefixToNetmask,
   type SocketAddr,
@@ -47,9 +47,7 @@ function hasDhcp(ip: NetworkIp): boolean {
 }
 
 function ipPrefix(def: NetworkDef, ip: NetworkIp): number {
-  const addr = parseSocketAddr(ip.address);
-  const mask = ip.netmask && addr ? parseSocketAddr(ip.netmask, addr.family) : undefined;
-  const prefix = ipPrefixOf(addr, mask, ip.prefix);
+  const prefix = ipDefPrefix(ip);
   if (prefix < 0) {
     throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.NETWORK, `bridge '${def.bridge?.name ?? ''}' has an invalid prefix`, {
       object: def.name,

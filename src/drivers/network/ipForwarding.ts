@@ -37,10 +37,12 @@ export class IpForwarding {
     } catch {
       this.record = { switchedOn: [], users: {} };
     }
+    const read = JSON.stringify(this.record);
     const active = new Set(activeNetworks);
     for (const name of Object.keys(this.record.users)) if (!active.has(name)) delete this.record.users[name];
     this.releaseUnused();
-    await this.save();
+    // Every driver start loads: write (and fsync) only when something changed.
+    if (JSON.stringify(this.record) !== read) await this.save();
   }
 
   /** Network `name` needs forwarding for these families: switch them on (synchronously). */

@@ -2,11 +2,11 @@
 // NetworkDriverState. The QEMU driver's connections (and an embedded or daemon connection) hold
 // one of these and delegate every network method to it one to one; flag checks, argument checks
 // and error texts are libvirt's network driver's (error domain NETWORK).
-import { ErrorDomain, ErrorNumber, virtError } from '../../errors/index.js';
+import { ErrorDomain } from '../../errors/index.js';
 import { NetworkCreateFlags, NetworkDefineFlags, NetworkXMLFlags } from '../constants.js';
 import type { Driver, NetworkDHCPLease, NetworkEventCallback, NetworkRef } from '../driver.js';
 import { EventBroker } from '../events.js';
-import { checkFlags } from '../flags.js';
+import { checkFlags, checkNonNegativeArg } from '../flags.js';
 import { ALL_NETWORK_LIST_FLAGS, networkMatchesListFlags } from '../listFlags.js';
 import type { NetworkDriverState } from './networkDriverState.js';
 
@@ -37,14 +37,6 @@ export type NetworkDriverMethods = Pick<
   | 'networkEventRegisterAny'
   | 'networkEventDeregisterAny'
 >;
-
-/** virCheckNonNegativeArg of the public API. */
-function checkMax(n: number, fn: string): number {
-  if (!Number.isInteger(n) || n < 0) {
-    throw virtError(ErrorNumber.INVALID_ARG, NET, `maxnames in ${fn} must be greater than or equal to zero`, { value: String(n), object: fn });
-  }
-  return n;
-}
 
 export class NetworkDriver implements NetworkDriverMethods {
   private closed = false;
@@ -80,12 +72,12 @@ export class NetworkDriver implements NetworkDriverMethods {
   }
 
   async listNetworks(maxnames: number): Promise<string[]> {
-    const max = checkMax(maxnames, 'virConnectListNetworks');
+    checkNonNegativeArg('maxnames', maxnames, 'virConnectListNetworks', NET);
     return this.state
       .list()
       .filter((n) => n.active)
       .map((n) => n.ref.name)
-      .slice(0, max);
+      .slice(0, maxnames);
   }
 
   async numOfDefinedNetworks(): Promise<number> {
@@ -93,12 +85,12 @@ export class NetworkDriver implements NetworkDriverMethods {
   }
 
   async listDefinedNetworks(maxnames: number): Promise<string[]> {
-    const max = checkMax(maxnames, 'virConnectListDefinedNetworks');
+    checkNonNegativeArg('maxnames', maxnames, 'virConnectListDefinedNetworks', NET);
     return this.state
       .list()
       .filter((n) => !n.active)
       .map((n) => n.ref.name)
-      .slice(0, max);
+      .slice(0, maxnames);
   }
 
   async networkLookupByName(name: string): Promise<NetworkRef> {

@@ -33,6 +33,7 @@ import {
   networkHasManagedBridge,
   parseNetworkXML,
 } from '../../conf/network/index.js';
+import { checkNetworkAssignDef } from '../../conf/network/networkAssignDef.js';
 import { formatPciAddressText, pciAddressEqual, type PciAddress } from '../../conf/network/pciAddress.js';
 import { ipPrefixOf, parseSocketAddr } from '../../conf/network/socketAddr.js';
 import { formatUuid, generateUuid, normalizeUuid } from '../../conf/uuid.js';
@@ -601,32 +602,8 @@ export class NetworkDriverState {
     });
   }
 
-  /**
-   * virNetworkObjAssignDef's checks: a UUID that names another network, a name held by a network
-   * with another UUID, and (for createXML) a network of that UUID that is running.
-   */
-  private clashCheck(def: NetworkDef, live: boolean): NetworkObj | undefined {
-    const same = this.nets.get(def.uuid);
-    if (same) {
-      if (same.def.name !== def.name) {
-        throw virtError(ErrorNumber.OPERATION_FAILED, NET, `network '${same.def.name}' is already defined with uuid ${same.def.uuid}`, {
-          object: def.name,
-          value: def.uuid,
-        });
-      }
-      if (live && same.active) {
-        throw virtError(ErrorNumber.OPERATION_INVALID, NET, `network is already active as '${same.def.name}'`, { object: def.name });
-      }
-      return same;
-    }
-    const byName = this.findByName(def.name);
-    if (byName) {
-      throw virtError(ErrorNumber.OPERATION_FAILED, NET, `network '${def.name}' already exists with uuid ${byName.def.uuid}`, {
-        object: def.name,
-        value: byName.def.uuid,
-      });
-    }
-    return undefined;
+  private assignCheck(def: NetworkDef, live: boolean): NetworkObj | undefined {
+    return checkNetworkAssignDef(def, live, (u) => this.nets.get(u), (n) => this.findByName(n));
   }
 
   private parse(xml: string, validate: boolean): NetworkDef {
@@ -639,7 +616,7 @@ export class NetworkDriverState {
     return this.queue.run(async () => {
       await this.validate(def);
       def.uuidSpecified = true;
-      const existing = this.clashCheck(def, false);
+      const existing = this.assignCheck(def, false);
       await this.saveConfig(def);
       let obj: NetworkObj;
       if (existing) {
@@ -710,7 +687,7 @@ export class NetworkDriverState {
     return this.queue.run(async () => {
       await this.validate(def);
       def.uuidSpecified = true;
-      const existing = this.clashCheck(def, true);
+      const existing = this.assignCheck(def, true);
       let obj: NetworkObj;
       if (existing) {
         // A defined, inactive network: it runs with the new definition, its config stays.

@@ -16,7 +16,7 @@ import { formatPciAddress, parsePciAddress, type PciAddress } from '../../conf/n
 import { normalizeUuid } from '../../conf/uuid.js';
 import { childText, child, parseXml } from '../../conf/xml/xmlTree.js';
 import { XmlWriter } from '../../conf/xml/xmlWriter.js';
-import { plainReader, propYesNo } from '../../conf/xmlProps.js';
+import { plainReader, propYesNo, yesNo } from '../../conf/xmlProps.js';
 
 export type DirectMode = 'bridge' | 'private' | 'vepa' | 'passthrough';
 
@@ -88,8 +88,8 @@ export function formatNetworkPortXML(port: NetworkPort): string {
   formatNetDevVirtualPort(w, port.virtualport);
   formatNetDevBandwidth(w, port.bandwidth, port.classID);
   formatNetDevVlan(w, port.vlan);
-  if (port.portIsolated !== undefined) w.empty('port', { isolated: port.portIsolated ? 'yes' : 'no' });
-  if (port.trustGuestRxFilters !== undefined) w.empty('rxfilters', { trustGuest: port.trustGuestRxFilters ? 'yes' : 'no' });
+  if (port.portIsolated !== undefined) w.empty('port', { isolated: yesNo(port.portIsolated) });
+  if (port.trustGuestRxFilters !== undefined) w.empty('rxfilters', { trustGuest: yesNo(port.trustGuestRxFilters) });
   const p = port.plug;
   switch (p.type) {
     case 'network':
@@ -100,7 +100,7 @@ export function formatNetworkPortXML(port: NetworkPort): string {
       w.empty('plug', { type: p.type, dev: p.dev, mode: p.mode });
       break;
     case 'hostdev-pci':
-      w.open('plug', { type: p.type, managed: p.managed === undefined ? undefined : p.managed ? 'yes' : 'no' });
+      w.open('plug', { type: p.type, managed: yesNo(p.managed) });
       if (p.driver) w.empty('driver', { name: p.driver });
       formatPciAddress(w, p.address);
       w.close('plug');

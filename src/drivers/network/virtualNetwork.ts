@@ -17,7 +17,7 @@ import { ErrorDomain, ErrorNumber, systemError, virtError } from '../../errors/i
 import type { NetworkDef, NetworkIp } from '../../conf/network/index.js';
 import { networkForwardMode } from '../../conf/network/index.js';
 import type { PciAddress } from '../../conf/network/pciAddress.js';
-import { ipPrefixOf, maskByPrefix, parseSocketAddr, formatSocketAddr } from '../../conf/network/socketAddr.js';
+import { ipDefPrefix, ipPrefixOf, maskByPrefix, parseSocketAddr, formatSocketAddr } from '../../conf/network/socketAddr.js';
 import type { NetDevBandwidth as Shaper } from '../../host/bandwidth.js';
 import { formatLinkMessage } from '../../host/ifla.js';
 import { addIpAddress, addRoute, listRoutes } from '../../host/ipAddress.js';
@@ -243,9 +243,7 @@ async function startVirtual(host: NetworkDriverHost, def: NetworkDef, paths: Dns
   await setLinkUp(nl, bridge, true);
 
   for (const r of def.route) {
-    const addr = parseSocketAddr(r.address);
-    const mask = addr && r.netmask ? parseSocketAddr(r.netmask, addr.family) : undefined;
-    const prefix = ipPrefixOf(addr, mask, r.prefix);
+    const prefix = ipDefPrefix(r);
     try {
       if (prefix < 0) {
         throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.NETWORK, `network '${def.name}' has an invalid netmask or IP address in route definition`);

@@ -1,8 +1,7 @@
 // The test driver's view of a domain definition (src/conf/domain's DomainDef): parsing with the
 // test driver's defaults, formatting, and the few fields the state machine reads or changes.
-import { ErrorDomain, ErrorNumber, virtError } from '../../errors/index.js';
 import { formatDomainXML, parseDomainXML, type DomainDef } from '../../conf/domain/index.js';
-import { generateTestIfnames, testDomainDefaults } from './domainDefaults.js';
+import { testDomainDefaults } from './domainDefaults.js';
 
 export type { DomainDef };
 
@@ -75,11 +74,3 @@ export function domainNets(def: DomainDef): DomainNetView[] {
   }));
 }
 
-/** Names interfaces without a target dev testnet0, testnet1, … as libvirt's test driver. */
-export function assignIfnames(def: DomainDef): void {
-  try {
-    generateTestIfnames(def);
-  } catch (e) {
-    throw virtError(ErrorNumber.INTERNAL_ERROR, ErrorDomain.TEST, e instanceof Error ? e.message : String(e));
-  }
-}

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { ErrorDomain, ErrorNumber, virtError } from '../../errors/index.js';
-import { child, children, parseXml, textOf, type XmlElement } from '../../conf/xml/xmlTree.js';
+import { child, children, isElement, parseXml, textOf, type XmlElement } from '../../conf/xml/xmlTree.js';
 import { serializeLibxml } from '../../conf/xml/xmlWriter.js';
 import type { NodeInfo } from '../driver.js';
 import { DomainState } from '../constants.js';
@@ -131,9 +131,7 @@ function testPrefixes(el: XmlElement, inherited: Set<string> = new Set()): Set<s
 function domainSpec(el: XmlElement, rootPrefixes: Set<string>): NodeDomainSpec {
   const prefixes = testPrefixes(el, rootPrefixes);
   const ext = (local: string): XmlElement | undefined =>
-    el.children.find(
-      (c): c is XmlElement => typeof c === 'object' && 'name' in c && prefixes.has(c.name.split(':')[0]!) && c.name.endsWith(`:${local}`),
-    );
+    children(el).find((c) => prefixes.has(c.name.split(':')[0]!) && c.name.endsWith(`:${local}`));
   const runEl = ext('runstate');
   let runstate: number = DomainState.RUNNING;
   if (runEl) {
@@ -152,7 +150,7 @@ function domainSpec(el: XmlElement, rootPrefixes: Set<string>): NodeDomainSpec {
   const stripped: XmlElement = {
     ...el,
     attrs: Object.fromEntries(Object.entries(el.attrs).filter(([k, v]) => !(k.startsWith('xmlns:') && v === TEST_NS))),
-    children: el.children.filter((c) => !(typeof c === 'object' && 'name' in c && prefixes.has(c.name.split(':')[0]!))),
+    children: el.children.filter((c) => !(isElement(c) && prefixes.has(c.name.split(':')[0]!))),
   };
   return { xml: `${serializeLibxml(stripped, 0)}\n`, runstate, transient, hasManagedSave };
 }

@@ -5,6 +5,7 @@
 import { hostname } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { ErrorDomain, ErrorNumber, VirtError, virtError } from '../../errors/index.js';
+import { checkIllegalChars } from '../../conf/xmlProps.js';
 import { formatConnectURI, type ConnectURI } from '../connectUri.js';
 import {
   DomainCreateFlags,
@@ -29,6 +30,7 @@ import {
   NetworkCreateFlags,
   NetworkDefineFlags,
   NetworkEventLifecycleType,
+  TypedParameterFlags,
 } from '../constants.js';
 import type {
   CloseCallback,
@@ -52,8 +54,9 @@ import { checkFlags } from '../flags.js';
 import { ALL_DOMAIN_LIST_FLAGS, ALL_NETWORK_LIST_FLAGS, ALL_POOL_LIST_FLAGS, domainMatchesListFlags, networkMatchesListFlags, poolMatchesListFlags } from '../listFlags.js';
 import { bandwidthToParams, checkBandwidthParams, findDomainNet, mergeBandwidthParams } from '../interfaceParameters.js';
 import { oneDef } from '../modificationImpact.js';
-import { assignIfnames, domainNets, formatDomainDef, parseDomainDef } from './domainConf.js';
-import { formatNetworkDef, networkAddressBase, networkBridgeName, parseNetworkDef } from './networkConf.js';
+import { domainNets, formatDomainDef, parseDomainDef } from './domainConf.js';
+import { generateTestIfnames } from './domainDefaults.js';
+import { formatNetworkDef, networkAddressBase, parseNetworkDef } from './networkConf.js';
 import { testCapabilitiesXML } from './capabilities.js';
 import { acquireNode, releaseNode, type DomainObj, type NetworkObj, type TestNode } from './testNode.js';
 
@@ -215,8 +218,8 @@ export class TestDriver implements Driver {
     checkFlags(flags, DomainDefineFlags.VALIDATE, 'testDomainDefineXMLFlags', T);
     const node = this.#node;
     const def = parseDomainDef(xml, { validate: (flags & DomainDefineFlags.VALIDATE) !== 0 });
-    if (def.name.includes('\n')) throw virtError(ErrorNumber.XML_DETAIL, ErrorDomain.XML, `invalid char in name: \n`);
-    assignIfnames(def);
+    checkIllegalChars('name', def.name, '\n');
+    generateTestIfnames(def);
     const existing = node.domainForDef(def, false);
     let obj: DomainObj;
     let updated = false;
@@ -245,7 +248,7 @@ export class TestDriver implements Driver {
     checkFlags(flags, DomainCreateFlags.VALIDATE, 'testDomainCreateXML', T);
     const node = this.#node;
     const def = parseDomainDef(xml, { validate: (flags & DomainCreateFlags.VALIDATE) !== 0 });
-    assignIfnames(def);
+    generateTestIfnames(def);
     const existing = node.domainForDef(def, true);
     let obj: DomainObj;
     if (existing) {
@@ -509,12 +512,12 @@ export class TestDriver implements Driver {
   async domainGetInterfaceParameters(dom: DomainRef, device: string, flags: number): Promise<TypedParam[]> {
     checkFlags(
       flags,
-      DomainModificationImpact.LIVE | DomainModificationImpact.CONFIG | 4 /* TYPED_PARAM_STRING_OKAY */,
+      DomainModificationImpact.LIVE | DomainModificationImpact.CONFIG | TypedParameterFlags.STRING_OKAY,
       'testDomainGetInterfaceParameters',
       T,
     );
     const obj = this.#node.domainFromRef(dom);
-    return bandwidthToParams(findDomainNet(this.#oneDef(obj, flags & 3), device).bandwidth);
+    return bandwidthToParams(findDomainNet(this.#oneDef(obj, flags & ~TypedParameterFlags.STRING_OKAY), device).bandwidth);
   }
 
   async domainOpenConsole(_dom: DomainRef, _devName: string | null, _flags: number): Promise<Duplex> {
@@ -627,7 +630,7 @@ export class TestDriver implements Driver {
 
   async networkGetBridgeName(net: NetworkRef): Promise<string> {
     const obj = this.#node.networkByName(net.name);
-    const br = networkBridgeName(obj.def);
+    const br = obj.def.bridge?.name;
     if (!br) {
       throw virtError(ErrorNumber.INTERNAL_ERROR, T, `network '${obj.def.name}' does not have a bridge name.`, { object: obj.def.name });
     }

@@ -4,16 +4,18 @@
 // caused on one is seen on the others); the node is dropped when the last one closes, so the next
 // connection starts fresh. Every test:///FILE connection gets a node of its own.
 import { ErrorDomain, ErrorNumber, virtError } from '../../errors/index.js';
+import { checkDomainAssignDef } from '../../conf/domain/domainAssignDef.js';
+import { checkNetworkAssignDef } from '../../conf/network/networkAssignDef.js';
 import { DomainState } from '../constants.js';
 import type { DomainEvent, DomainRef, NetworkEvent, NetworkRef, NodeInfo } from '../driver.js';
 import type { EventBroker } from '../events.js';
 import {
-  assignIfnames,
   copyDomainDef,
   parseDomainDef,
   summarizeDomainDef,
   type DomainDef,
 } from './domainConf.js';
+import { generateTestIfnames } from './domainDefaults.js';
 import { parseNetworkDef, type NetworkDef } from './networkConf.js';
 import { defaultNodeXML } from './defaultNode.js';
 import { parseNodeXML, readNodeFile, type NodeSpec } from './nodeFile.js';
@@ -67,7 +69,7 @@ export class TestNode {
     this.numCells = numCells;
     for (const d of spec.domains) {
       const def = parseDomainDef(d.xml);
-      assignIfnames(def);
+      generateTestIfnames(def);
       const obj = this.addDomain(def, false);
       obj.persistent = !d.transient;
       obj.hasManagedSave = d.hasManagedSave;
@@ -173,34 +175,13 @@ export class TestNode {
    * error; `live` adds the checks of starting it (not already running or being started).
    */
   domainForDef(def: DomainDef, live: boolean): DomainObj | undefined {
-    const same = this.domains.get(def.uuid);
-    if (same) {
-      if (same.def.name !== def.name) {
-        throw virtError(
-          ErrorNumber.OPERATION_FAILED,
-          ErrorDomain.DOMAIN,
-          `domain '${same.def.name}' is already defined with uuid ${same.def.uuid}`,
-        );
-      }
-      if (live) {
-        if (this.isActive(same)) {
-          throw virtError(ErrorNumber.OPERATION_INVALID, ErrorDomain.DOMAIN, `domain '${same.def.name}' is already active`);
-        }
-        if (!same.persistent) {
-          throw virtError(ErrorNumber.OPERATION_INVALID, ErrorDomain.DOMAIN, `domain '${same.def.name}' is already being started`);
-        }
-      }
-      return same;
-    }
-    const byName = this.findDomainByName(def.name);
-    if (byName) {
-      throw virtError(
-        ErrorNumber.OPERATION_FAILED,
-        ErrorDomain.DOMAIN,
-        `domain '${def.name}' already exists with uuid ${byName.def.uuid}`,
-      );
-    }
-    return undefined;
+    return checkDomainAssignDef(
+      def,
+      live,
+      (u) => this.domains.get(u),
+      (n) => this.findDomainByName(n),
+      (o) => ({ name: o.def.name, uuid: o.def.uuid, active: this.isActive(o), persistent: o.persistent }),
+    );
   }
 
   /** Running: a fresh id, and a persistent copy of the definition kept aside (newDef). */
@@ -256,31 +237,9 @@ export class TestNode {
     return obj;
   }
 
-  /** Clash checks of virNetworkObjAssignDef; returns the object the definition replaces. */
+  /** virNetworkObjAssignDef's checks; returns the object the definition replaces. */
   networkForDef(def: NetworkDef, live: boolean): NetworkObj | undefined {
-    const same = this.networks.get(def.uuid);
-    if (same) {
-      if (same.def.name !== def.name) {
-        throw virtError(
-          ErrorNumber.OPERATION_FAILED,
-          ErrorDomain.NETWORK,
-          `network '${same.def.name}' is already defined with uuid ${same.def.uuid}`,
-        );
-      }
-      if (live && same.active) {
-        throw virtError(ErrorNumber.OPERATION_INVALID, ErrorDomain.NETWORK, `network is already active as '${same.def.name}'`);
-      }
-      return same;
-    }
-    const byName = this.findNetworkByName(def.name);
-    if (byName) {
-      throw virtError(
-        ErrorNumber.OPERATION_FAILED,
-        ErrorDomain.NETWORK,
-        `network '${def.name}' already exists with uuid ${byName.def.uuid}`,
-      );
-    }
-    return undefined;
+    return checkNetworkAssignDef(def, live, (u) => this.networks.get(u), (n) => this.findNetworkByName(n));
   }
 }
 

@@ -95,7 +95,9 @@ describe('network API', { skip }, () => {
       message: "unsupported configuration: unknown forwarding type 'foo'",
     });
     await assert.rejects(drv.networkDefineXML('<network><name>x</name><bogus/></network>', 1), (e: Error & { code?: number }) => e.code !== undefined);
-    await assert.rejects(drv.listNetworks(-1), { code: 8, message: 'invalid argument: maxnames in virConnectListNetworks must be greater than or equal to zero' });
+    // libvirt's virCheckNonNegativeArg text, without the "invalid argument: " prefix.
+    await assert.rejects(drv.listNetworks(-1), { code: 8, domain: 19, message: 'maxnames in virConnectListNetworks must be zero or greater' });
+    await assert.rejects(drv.listDefinedNetworks(-1), { code: 8, domain: 19, message: 'maxnames in virConnectListDefinedNetworks must be zero or greater' });
   });
 
   test('start, stop, undefine, autostart: state errors', async () => {
