@@ -12,6 +12,7 @@ import type { Duplex } from 'node:stream';
 import { ErrorDomain, ErrorNumber, VirtError, virtError } from '../errors/index.js';
 import { formatUuid, normalizeUuid, UUID_LENGTH } from '../conf/uuid.js';
 import { DomainXMLFlags } from '../drivers/constants.js';
+import { checkNonNegativeArg } from '../drivers/flags.js';
 import type {
   CloseCallback,
   DomainCapabilitiesQuery,
@@ -29,14 +30,6 @@ import type {
   StoragePoolRef,
   TypedParam,
 } from '../drivers/driver.js';
-
-/** virCheckNonNegativeArg: "maxids in virConnectListDomains must be zero or greater". */
-function checkNonNegative(name: string, value: number, fn: string, domain: number): void {
-  if (!Number.isInteger(value) || value < 0) {
-    const message = `${name} in ${fn} must be zero or greater`;
-    throw new VirtError({ code: ErrorNumber.INVALID_ARG, domain, message, str1: message, fault: { value: String(value), object: fn } });
-  }
-}
 
 /** A driver event with its `dom` turned into a Domain handle of the registering connection. */
 export type DomainEventMessage = DomainEvent extends infer E
@@ -214,7 +207,7 @@ export class Connection {
   }
 
   async listDomains(maxids: number): Promise<number[]> {
-    checkNonNegative('maxids', maxids, 'virConnectListDomains', ErrorDomain.DOMAIN);
+    checkNonNegativeArg('maxids', maxids, 'virConnectListDomains', ErrorDomain.DOMAIN);
     return this.drv('virConnectListDomains').listDomains(maxids);
   }
 
@@ -223,7 +216,7 @@ export class Connection {
   }
 
   async listDefinedDomains(maxnames: number): Promise<string[]> {
-    checkNonNegative('maxnames', maxnames, 'virConnectListDefinedDomains', ErrorDomain.DOMAIN);
+    checkNonNegativeArg('maxnames', maxnames, 'virConnectListDefinedDomains', ErrorDomain.DOMAIN);
     return this.drv('virConnectListDefinedDomains').listDefinedDomains(maxnames);
   }
 
@@ -242,7 +235,7 @@ export class Connection {
   }
 
   async domainLookupByID(id: number): Promise<Domain> {
-    checkNonNegative('id', id, 'virDomainLookupByID', ErrorDomain.DOMAIN);
+    checkNonNegativeArg('id', id, 'virDomainLookupByID', ErrorDomain.DOMAIN);
     return new Domain(this, await this.drv('virDomainLookupByID').domainLookupByID(id));
   }
 
@@ -276,7 +269,7 @@ export class Connection {
   }
 
   async listNetworks(maxnames: number): Promise<string[]> {
-    checkNonNegative('maxnames', maxnames, 'virConnectListNetworks', ErrorDomain.NETWORK);
+    checkNonNegativeArg('maxnames', maxnames, 'virConnectListNetworks', ErrorDomain.NETWORK);
     return this.drv('virConnectListNetworks').listNetworks(maxnames);
   }
 
@@ -285,7 +278,7 @@ export class Connection {
   }
 
   async listDefinedNetworks(maxnames: number): Promise<string[]> {
-    checkNonNegative('maxnames', maxnames, 'virConnectListDefinedNetworks', ErrorDomain.NETWORK);
+    checkNonNegativeArg('maxnames', maxnames, 'virConnectListDefinedNetworks', ErrorDomain.NETWORK);
     return this.drv('virConnectListDefinedNetworks').listDefinedNetworks(maxnames);
   }
 

@@ -19,6 +19,16 @@ function checkMax(n: number, max: number, what: string): void {
   if (n > max) throw virtError(ErrorNumber.RPC, ErrorDomain.RPC, what, { value: String(n) });
 }
 
+/**
+ * A list call's maximum as libvirtd's dispatcher checks it, before any driver: RPC errors
+ * "maxids must be non-negative" and "maxnames > REMOTE_NETWORK_LIST_MAX" (checked with libvirtd 9.0).
+ */
+function checkListMax(n: number, of: 'DOMAIN' | 'NETWORK', arg: 'maxids' | 'maxnames'): number {
+  if (n < 0) throw virtError(ErrorNumber.RPC, ErrorDomain.RPC, `${arg} must be non-negative`, { value: String(n) });
+  checkMax(n, of === 'DOMAIN' ? P.REMOTE_DOMAIN_LIST_MAX : P.REMOTE_NETWORK_LIST_MAX, `${arg} > REMOTE_${of}_LIST_MAX`);
+  return n;
+}
+
 export const handlers: Handlers = {
   [Proc.CONNECT_GET_TYPE]: async (d) => ({ type: await d.getType() }),
   [Proc.CONNECT_GET_VERSION]: async (d) => ({ hv_ver: BigInt(await d.getVersion()) }),
@@ -44,13 +54,13 @@ export const handlers: Handlers = {
   },
   [Proc.CONNECT_NUM_OF_DOMAINS]: async (d) => ({ num: await d.numOfDomains() }),
   [Proc.CONNECT_LIST_DOMAINS]: async (d, a) => {
-    checkMax(a.maxids, P.REMOTE_DOMAIN_LIST_MAX, 'maxids > REMOTE_DOMAIN_LIST_MAX');
-    return { ids: (await d.listDomains(a.maxids)).slice(0, Math.max(0, a.maxids)) };
+    const max = checkListMax(a.maxids, 'DOMAIN', 'maxids');
+    return { ids: (await d.listDomains(max)).slice(0, max) };
   },
   [Proc.CONNECT_NUM_OF_DEFINED_DOMAINS]: async (d) => ({ num: await d.numOfDefinedDomains() }),
   [Proc.CONNECT_LIST_DEFINED_DOMAINS]: async (d, a) => {
-    checkMax(a.maxnames, P.REMOTE_DOMAIN_LIST_MAX, 'maxnames > REMOTE_DOMAIN_LIST_MAX');
-    return { names: (await d.listDefinedDomains(a.maxnames)).slice(0, Math.max(0, a.maxnames)) };
+    const max = checkListMax(a.maxnames, 'DOMAIN', 'maxnames');
+    return { names: (await d.listDefinedDomains(max)).slice(0, max) };
   },
   [Proc.DOMAIN_LOOKUP_BY_NAME]: async (d, a) => ({ dom: await d.domainLookupByName(a.name) }),
   [Proc.DOMAIN_LOOKUP_BY_UUID]: async (d, a) => ({ dom: await d.domainLookupByUUID(a.uuid) }),
@@ -118,13 +128,13 @@ export const handlers: Handlers = {
   },
   [Proc.CONNECT_NUM_OF_NETWORKS]: async (d) => ({ num: await d.numOfNetworks() }),
   [Proc.CONNECT_LIST_NETWORKS]: async (d, a) => {
-    checkMax(a.maxnames, P.REMOTE_NETWORK_LIST_MAX, 'maxnames > REMOTE_NETWORK_LIST_MAX');
-    return { names: (await d.listNetworks(a.maxnames)).slice(0, Math.max(0, a.maxnames)) };
+    const max = checkListMax(a.maxnames, 'NETWORK', 'maxnames');
+    return { names: (await d.listNetworks(max)).slice(0, max) };
   },
   [Proc.CONNECT_NUM_OF_DEFINED_NETWORKS]: async (d) => ({ num: await d.numOfDefinedNetworks() }),
   [Proc.CONNECT_LIST_DEFINED_NETWORKS]: async (d, a) => {
-    checkMax(a.maxnames, P.REMOTE_NETWORK_LIST_MAX, 'maxnames > REMOTE_NETWORK_LIST_MAX');
-    return { names: (await d.listDefinedNetworks(a.maxnames)).slice(0, Math.max(0, a.maxnames)) };
+    const max = checkListMax(a.maxnames, 'NETWORK', 'maxnames');
+    return { names: (await d.listDefinedNetworks(max)).slice(0, max) };
   },
   [Proc.NETWORK_LOOKUP_BY_NAME]: async (d, a) => ({ net: await d.networkLookupByName(a.name) }),
   [Proc.NETWORK_LOOKUP_BY_UUID]: async (d, a) => ({ net: await d.networkLookupByUUID(a.uuid) }),

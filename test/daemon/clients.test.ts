@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { open } from '../../src/api/index.js';
 import type { Connection } from '../../src/api/connection.js';
 import { VirtError } from '../../src/errors/index.js';
+import { RemoteDriver } from '../../src/remote/remoteDriver.js';
 import { projectRoot, testUser } from '../helpers/system.js';
 import { libvirtdSkipReason, startLibvirtd, type PrivateLibvirtd } from '../helpers/libvirtd.js';
 import { run } from '../helpers/command.js';
@@ -106,6 +107,23 @@ describe('clients of tsvirtd, side by side with libvirtd', { skip }, () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  test('list calls with a negative maximum: the same refusal from both daemons (the wire skips the API check)', async () => {
+    const refusal = async (uri: string, call: (d: RemoteDriver) => Promise<unknown>) => {
+      const d = await RemoteDriver.open(uri);
+      try {
+        const e = await call(d).then(() => undefined, (err: VirtError) => err);
+        return e && { code: e.code, domain: e.domain, message: e.message };
+      } finally {
+        await d.close();
+      }
+    };
+    for (const call of [(d: RemoteDriver) => d.listDomains(-1), (d: RemoteDriver) => d.listDefinedDomains(-2), (d: RemoteDriver) => d.listNetworks(-1), (d: RemoteDriver) => d.listDefinedNetworks(-3)]) {
+      const theirs = await refusal(lvd.uri('test', '/default'), call);
+      assert.ok(theirs, 'libvirtd refuses');
+      assert.deepEqual(await refusal(ts.uri('test', '/default'), call), theirs);
     }
   });
 

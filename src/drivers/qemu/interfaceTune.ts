@@ -6,7 +6,7 @@ import type { DomainDef } from '../../conf/domain/index.js';
 import type { InterfaceDef } from '../../conf/domain/interface.js';
 import type { NetDevBandwidth as BandwidthDef } from '../../conf/netdevBandwidth.js';
 import { ErrorDomain, ErrorNumber, virtError } from '../../errors/index.js';
-import { DomainModificationImpact } from '../constants.js';
+import { DomainModificationImpact, TypedParameterFlags } from '../constants.js';
 import type { TypedParam } from '../driver.js';
 import { checkFlags } from '../flags.js';
 import { modificationImpact } from '../modificationImpact.js';
@@ -18,7 +18,6 @@ import type { NetworkPort } from '../network/index.js';
 
 const Q = ErrorDomain.QEMU;
 const { LIVE, CONFIG } = DomainModificationImpact;
-const TYPED_PARAM_STRING_OKAY = 4;
 
 function defsFor(obj: QemuDomainObj, flags: number): { live?: DomainDef; config?: DomainDef } {
   const { live, config } = modificationImpact(obj, flags);
@@ -136,7 +135,7 @@ export async function getInterfaceParameters(
   device: string,
   flags: number,
 ): Promise<TypedParam[]> {
-  checkFlags(flags, LIVE | CONFIG | TYPED_PARAM_STRING_OKAY, 'qemuDomainGetInterfaceParameters', Q);
+  checkFlags(flags, LIVE | CONFIG | TypedParameterFlags.STRING_OKAY, 'qemuDomainGetInterfaceParameters', Q);
   const { live, config } = defsFor(obj, flags & (LIVE | CONFIG));
   return bandwidthToParams(findDomainNet((live ?? config)!, device).bandwidth);
 }
