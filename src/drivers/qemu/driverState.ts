@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { appendFile, mkdir, readlink, rm, symlink, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DomainDef, DomainDriverDefaults } from '../../conf/domain/index.js';
-import { formatDomainXML, parseDomainXML } from '../../conf/domain/index.js';
+import { checkDomainAssignDef, formatDomainXML, parseDomainXML } from '../../conf/domain/index.js';
 import { ErrorDomain, ErrorNumber, VirtError, fromSystemError, virtError } from '../../errors/index.js';
 import { writeFileAtomic } from '../../host/atomicFile.js';
 import { NetDevBandwidth } from '../../host/bandwidth.js';
@@ -322,33 +322,7 @@ export class QemuDriverState {
    * another name, or the same name under another UUID, is refused.
    */
   checkDefConflicts(def: DomainDef, opts: { live: boolean }): QemuDomainObj | undefined {
-    const same = this.findByUuid(def.uuid);
-    if (same) {
-      if (same.name !== def.name) {
-        throw virtError(
-          ErrorNumber.OPERATION_FAILED,
-          ErrorDomain.QEMU,
-          `domain '${same.name}' is already defined with uuid ${same.uuid}`,
-          { object: same.name },
-        );
-      }
-      if (opts.live && same.active) {
-        throw virtError(ErrorNumber.OPERATION_INVALID, ErrorDomain.QEMU, `domain '${same.name}' is already active`, {
-          object: same.name,
-        });
-      }
-      return same;
-    }
-    const named = this.findByName(def.name);
-    if (named) {
-      throw virtError(
-        ErrorNumber.OPERATION_FAILED,
-        ErrorDomain.QEMU,
-        `domain '${def.name}' already exists with uuid ${named.uuid}`,
-        { object: def.name },
-      );
-    }
-    return undefined;
+    return checkDomainAssignDef(def, opts.live, (u) => this.findByUuid(u), (n) => this.findByName(n), (o) => o);
   }
 
   // ---- persistent files ----

@@ -9,7 +9,7 @@ import { insertDisk } from '../../conf/domain/disk.js';
 import type { InterfaceDef } from '../../conf/domain/interface.js';
 import { netDevBandwidthEqual } from '../../conf/netdevBandwidth.js';
 import { ErrorDomain, ErrorNumber, virtError } from '../../errors/index.js';
-import { normalizeMac } from '../../host/macAddress.js';
+import { normalizeMacAddr } from '../../conf/macAddr.js';
 import { closeFds } from '../../host/tap.js';
 import { DomainDeviceModifyFlags, DomainEventID } from '../constants.js';
 import { checkFlags } from '../flags.js';
@@ -207,12 +207,12 @@ async function attachInterfaceLive(
 /** The interface a device XML names: by MAC, narrowed by PCI address and alias when given (virDomainNetFindIdx). */
 function findInterface(def: DomainDef, want: InterfaceDef): number {
   const nets = def.devices.interfaces ?? [];
-  const mac = normalizeMac(want.mac.address) ?? want.mac.address;
+  const mac = normalizeMacAddr(want.mac.address) ?? want.mac.address;
   const macGiven = !want.macGenerated;
   const matches = nets
     .map((n, i) => ({ n, i }))
     .filter(({ n }) => {
-      if (macGiven && (normalizeMac(n.mac.address) ?? n.mac.address) !== mac) return false;
+      if (macGiven && (normalizeMacAddr(n.mac.address) ?? n.mac.address) !== mac) return false;
       if (want.address?.type === 'pci' && n.address?.type === 'pci') {
         const a = want.address;
         const b = n.address;
