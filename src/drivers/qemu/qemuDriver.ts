@@ -52,6 +52,7 @@ import { checkFlags } from '../flags.js';
 import { ALL_DOMAIN_LIST_FLAGS, domainMatchesListFlags } from '../listFlags.js';
 import { oneDef } from '../modificationImpact.js';
 import { hostArch, type DomainDef } from '../../conf/domain/index.js';
+import { checkIllegalChars } from '../../conf/xmlProps.js';
 import { QemuDomainObj } from './domainObj.js';
 import { acquireDriverState, releaseDriverState, type QemuDriverOptions, type QemuDriverState } from './driverState.js';
 import { attachDevice, detachDevice, updateDevice } from './hotplug.js';
@@ -233,6 +234,8 @@ export class QemuDriver implements Driver {
     const st = this.state;
     await st.probeEmulatorOf(xml);
     const def = st.parseInactive(xml, { validate: (flags & DomainDefineFlags.VALIDATE) !== 0 });
+    // The name becomes a file name and a line in logs (libvirt's qemuDomainDefineXMLFlags).
+    checkIllegalChars('name', def.name, '\n');
     const existing = st.checkDefConflicts(def, { live: false });
     const run = async (): Promise<DomainRef> => {
       await st.saveConfig(def);

@@ -89,6 +89,11 @@ describe('QEMU driver API (embedded, paused starts)', { skip }, () => {
       a.domainDefineXML(guestDomainXML({ name: 'api2' })),
       rejectsWith(ErrorNumber.OPERATION_FAILED, `operation failed: domain 'api2' already exists with uuid ${uuid}`, ErrorDomain.DOMAIN),
     );
+    await assert.rejects(
+      a.domainDefineXML(guestDomainXML({ name: 'api2\nx' })),
+      (e: unknown) => e instanceof VirtError && e.code === ErrorNumber.XML_DETAIL && e.message === 'invalid char in name: \n',
+    );
+    assert.equal(existsSync(join(root, 'etc', 'qemu', 'api2\nx.xml')), false);
     eventsA.clear();
     await a.domainDefineXML(guestDomainXML({ name: 'api2', uuid, memoryMiB: 96 }));
     await eventsA.wait((e) => e.name === 'api2' && e.event === E.DEFINED);
